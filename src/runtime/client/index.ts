@@ -1,0 +1,6 @@
+export * from './client.ts';
+export * from './errors.ts';
+export * from './objects.ts';
+export { Transport, type Impersonation, type RequestOptions } from './transport.ts';
+export { RestMapper, resourcePath, type ResourceInfo } from './discovery.ts';
+export { TokenBucket } from './ratelimit.ts';

@@ -1,0 +1,153 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ApiError } from './errors.ts';
+import { TokenBucket } from './ratelimit.ts';
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Abort the request (used by watches when an informer stops). */
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Overrides the Accept header (metadata-only lists and watches). */
+  accept?: string;
+}
+
+export interface Impersonation {
+  user: string;
+  groups?: string[];
+}
+
+/**
+ * Raw JSON over HTTP(S) to the API server, reusing client-node's kubeconfig handling
+ * (TLS material, tokens, exec plugins) but not its generated models, which drop fields
+ * they do not know. One keep-alive agent per transport; requests share a QPS/burst budget.
+ */
+export class Transport {
+  readonly server: URL;
+  private readonly kc: KubeConfig;
+  private agent: http.Agent | undefined;
+  private readonly bucket: TokenBucket;
+  private readonly impersonation: Impersonation | undefined;
+
+  constructor(kc: KubeConfig, opts: { qps: number; burst: number; impersonate?: Impersonation; bucket?: TokenBucket }) {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.kc = kc;
+    this.server = new URL(cluster.server);
+    this.bucket = opts.bucket ?? new TokenBucket(opts.qps, opts.burst);
+    this.impersonation = opts.impersonate;
+  }
+
+  /** A transport for the same cluster that acts as another identity, sharing the rate budget. */
+  impersonating(who: Impersonation): Transport {
+    return new Transport(this.kc, { qps: 0, burst: 0, impersonate: who, bucket: this.bucket });
+  }
+
+  get impersonatedUser(): string | undefined {
+    return this.impersonation?.user;
+  }
+
+  private async prepare(): Promise<{ headers: Record<string, string>; agent: http.Agent }> {
+    const opts: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
+    await this.kc.applyToHTTPSOptions(opts);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(opts.headers)) if (typeof v === 'string') headers[k] = v;
+    if (opts.auth) headers['Authorization'] = 'Basic ' + Buffer.from(opts.auth).toString('base64');
+    if (this.impersonation) {
+      headers['Impersonate-User'] = this.impersonation.user;
+    }
+    if (!this.agent) {
+      this.agent =
+        this.server.protocol === 'https:'
+          ? new https.Agent({
+              keepAlive: true,
+              maxSockets: 32,
+              ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
+              ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
+              ...(opts.key !== undefined ? { key: opts.key } : {}),
+              ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+            })
+          : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    }
+    return { headers, agent: this.agent };
+  }
+
+  private url(path: string, query?: RequestOptions['query']): URL {
+    const url = new URL(this.server.href.replace(/\/$/, '') + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    await this.bucket.take();
+    const { headers, agent } = await this.prepare();
+    const url = this.url(path, opts.query);
+    const payload =
+      opts.body === undefined ? undefined : Buffer.from(typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body));
+    const groups = this.impersonation?.groups ?? [];
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        url,
+        {
+          method,
+          agent,
+          headers: {
+            ...headers,
+            Accept: opts.accept ?? 'application/json',
+            ...(groups.length ? { 'Impersonate-Group': groups } : {}),
+            ...(payload ? { 'Content-Type': opts.contentType ?? 'application/json', 'Content-Length': payload.length } : {}),
+          },
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        resolve,
+      );
+      if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs}ms`)));
+      req.on('error', reject);
+      if (payload) req.write(payload);
+      req.end();
+    });
+  }
+
+  async request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
+    const res = await this.open(method, path, { timeoutMs: 60_000, ...opts });
+    const chunks: Buffer[] = [];
+    for await (const c of res) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const status = res.statusCode ?? 500;
+    if (status >= 400) throw ApiError.fromResponse(status, method, path, text);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /**
+   * Opens a watch stream and calls `onEvent` for each JSON line. Resolves when the server
+   * closes the stream; rejects on HTTP errors (with the status) or network errors.
+   */
+  async stream(path: string, opts: RequestOptions, onLine: (obj: unknown) => void): Promise<void> {
+    const res = await this.open('GET', path, opts);
+    const status = res.statusCode ?? 500;
+    if (status >= 400) {
+      const chunks: Buffer[] = [];
+      for await (const c of res) chunks.push(c as Buffer);
+      throw ApiError.fromResponse(status, 'GET', path, Buffer.concat(chunks).toString('utf8'));
+    }
+    let buf = '';
+    res.setEncoding('utf8');
+    for await (const chunk of res) {
+      buf += chunk as string;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl).trim();
+        buf = buf.slice(nl + 1);
+        if (line) onLine(JSON.parse(line));
+      }
+    }
+  }
+
+  close(): void {
+    this.agent?.destroy();
+  }
+}
