@@ -1,0 +1,151 @@
+import os from 'node:os';
+import path from 'node:path';
+import { parseDuration } from '../runtime/duration.ts';
+import type { LogLevel } from '../runtime/log/logger.ts';
+
+/** The operator's settings, parsed once from flags and environment, then frozen. */
+export interface OperatorConfig {
+  kubeconfig: string | undefined;
+  kubeContext: string | undefined;
+  kubeApiQps: number;
+  kubeApiBurst: number;
+  concurrent: number;
+  requeueDependencyMs: number;
+  minRetryDelayMs: number;
+  maxRetryDelayMs: number;
+  intervalJitterPercentage: number;
+  defaultServiceAccount: string | undefined;
+  noCrossNamespaceRefs: boolean;
+  noRemoteBases: boolean;
+  storagePath: string;
+  storageAddr: string;
+  storageAdvAddr: string;
+  metricsAddr: string;
+  healthAddr: string;
+  receiverAddr: string;
+  enableLeaderElection: boolean;
+  leaderElection: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  watchAllNamespaces: boolean;
+  watchLabelSelector: string | undefined;
+  logLevel: LogLevel;
+  /** The namespace the operator runs in (RUNTIME_NAMESPACE, as Flux). */
+  runtimeNamespace: string;
+  /** Leader-election identity (POD_NAME or host name + pid). */
+  identity: string;
+  tools: { kubectl: string; helm: string };
+}
+
+/** Raw flag values as commander hands them over (strings and booleans). */
+export type RawOptions = Record<string, string | boolean | undefined>;
+
+function str(v: string | boolean | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+function num(name: string, v: string | boolean | undefined, def: number): number {
+  if (v === undefined || v === true || v === false) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name}: ${JSON.stringify(v)} is not a non-negative number`);
+  return n;
+}
+
+function dur(name: string, v: string | boolean | undefined, def: number): number {
+  if (typeof v !== 'string') return def;
+  const ms = parseDuration(v);
+  if (ms === undefined) throw new Error(`--${name}: ${JSON.stringify(v)} is not a duration (examples: 30s, 5m, 1h)`);
+  return ms;
+}
+
+function bool(v: string | boolean | undefined, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (typeof v === 'boolean') return v;
+  return v === 'true' || v === '1';
+}
+
+const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error'];
+
+/** Where the helm and kubectl binaries are: env override, the install cache, then PATH. */
+export function toolPaths(env: NodeJS.ProcessEnv = process.env): { kubectl: string; helm: string } {
+  const cache = env['FLOTILLA_CACHE'] ?? path.join(os.homedir(), '.cache', 'flotilla');
+  return {
+    kubectl: env['FLOTILLA_KUBECTL'] ?? path.join(cache, 'tools', 'kubectl', 'kubectl'),
+    helm: env['FLOTILLA_HELM'] ?? path.join(cache, 'tools', 'helm', 'helm'),
+  };
+}
+
+export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.env): Readonly<OperatorConfig> {
+  const logLevel = (str(raw['logLevel']) ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) throw new Error(`--log-level: want one of ${LOG_LEVELS.join(', ')}`);
+  const storageAddr = str(raw['storageAddr']) ?? ':9090';
+  const runtimeNamespace = env['RUNTIME_NAMESPACE'] ?? str(raw['runtimeNamespace']) ?? 'flotilla-system';
+  const cfg: OperatorConfig = {
+    kubeconfig: str(raw['kubeconfig']) ?? env['KUBECONFIG'],
+    kubeContext: str(raw['context']),
+    kubeApiQps: num('kube-api-qps', raw['kubeApiQps'], 50),
+    kubeApiBurst: num('kube-api-burst', raw['kubeApiBurst'], 300),
+    concurrent: Math.max(1, num('concurrent', raw['concurrent'], 4)),
+    requeueDependencyMs: dur('requeue-dependency', raw['requeueDependency'], 30_000),
+    minRetryDelayMs: dur('min-retry-delay', raw['minRetryDelay'], 750),
+    maxRetryDelayMs: dur('max-retry-delay', raw['maxRetryDelay'], 15 * 60_000),
+    intervalJitterPercentage: num('interval-jitter-percentage', raw['intervalJitterPercentage'], 5),
+    defaultServiceAccount: str(raw['defaultServiceAccount']),
+    noCrossNamespaceRefs: bool(raw['noCrossNamespaceRefs'], false),
+    noRemoteBases: bool(raw['noRemoteBases'], false),
+    storagePath: str(raw['storagePath']) ?? '/data',
+    storageAddr,
+    storageAdvAddr: str(raw['storageAdvAddr']) ?? advertised(storageAddr, env),
+    metricsAddr: str(raw['metricsAddr']) ?? ':8080',
+    healthAddr: str(raw['healthAddr']) ?? ':9440',
+    receiverAddr: str(raw['receiverAddr']) ?? ':9292',
+    enableLeaderElection: bool(raw['enableLeaderElection'], false),
+    leaderElection: {
+      leaseDurationMs: dur('leader-election-lease-duration', raw['leaderElectionLeaseDuration'], 35_000),
+      renewDeadlineMs: dur('leader-election-renew-deadline', raw['leaderElectionRenewDeadline'], 30_000),
+      retryPeriodMs: dur('leader-election-retry-period', raw['leaderElectionRetryPeriod'], 5_000),
+    },
+    watchAllNamespaces: bool(raw['watchAllNamespaces'], true),
+    watchLabelSelector: str(raw['watchLabelSelector']),
+    logLevel,
+    runtimeNamespace,
+    identity: env['POD_NAME'] ?? `${os.hostname()}_${process.pid}`,
+    tools: toolPaths(env),
+  };
+  return Object.freeze(cfg);
+}
+
+/** Flux advertises `<hostname>:<port>` of the storage server unless told otherwise. */
+function advertised(storageAddr: string, env: NodeJS.ProcessEnv): string {
+  const port = storageAddr.slice(storageAddr.lastIndexOf(':') + 1);
+  const host = env['HOSTNAME'] ?? os.hostname();
+  return `${host}:${port}`;
+}
+
+/** Flag definitions shared by `flotilla operator` and the Helm chart's values. */
+export const OPERATOR_FLAGS: ReadonlyArray<{ flag: string; help: string; default?: string }> = [
+  { flag: '--kubeconfig <path>', help: 'kubeconfig file (default: in-cluster or $KUBECONFIG)' },
+  { flag: '--context <name>', help: 'kubeconfig context' },
+  { flag: '--kube-api-qps <n>', help: 'client-side requests per second to the API server', default: '50' },
+  { flag: '--kube-api-burst <n>', help: 'client-side request burst to the API server', default: '300' },
+  { flag: '--concurrent <n>', help: 'concurrent reconciles per controller', default: '4' },
+  { flag: '--requeue-dependency <duration>', help: 'requeue interval for objects waiting on dependencies', default: '30s' },
+  { flag: '--min-retry-delay <duration>', help: 'first back-off delay after a failed reconcile', default: '750ms' },
+  { flag: '--max-retry-delay <duration>', help: 'longest back-off delay after failed reconciles', default: '15m' },
+  { flag: '--interval-jitter-percentage <n>', help: 'jitter added to spec.interval requeues, in percent', default: '5' },
+  { flag: '--default-service-account <name>', help: 'service account impersonated when an object names none (lockdown)' },
+  { flag: '--no-cross-namespace-refs', help: 'refuse references to sources and objects in other namespaces' },
+  { flag: '--no-remote-bases', help: 'refuse kustomize remote bases (only the source artifact is read)' },
+  { flag: '--storage-path <dir>', help: 'where artifacts are stored', default: '/data' },
+  { flag: '--storage-addr <addr>', help: 'listen address of the artifact file server', default: ':9090' },
+  { flag: '--storage-adv-addr <addr>', help: 'advertised address of the artifact server, used in status.artifact.url' },
+  { flag: '--metrics-addr <addr>', help: 'listen address of the metrics endpoint', default: ':8080' },
+  { flag: '--health-addr <addr>', help: 'listen address of /healthz and /readyz', default: ':9440' },
+  { flag: '--receiver-addr <addr>', help: 'listen address of the notification receiver webhooks', default: ':9292' },
+  { flag: '--enable-leader-election', help: 'elect a leader on a coordination.k8s.io Lease before reconciling' },
+  { flag: '--leader-election-lease-duration <duration>', help: 'lease duration', default: '35s' },
+  { flag: '--leader-election-renew-deadline <duration>', help: 'renew deadline', default: '30s' },
+  { flag: '--leader-election-retry-period <duration>', help: 'retry period', default: '5s' },
+  { flag: '--watch-all-namespaces [bool]', help: 'watch every namespace, or only the runtime namespace', default: 'true' },
+  { flag: '--watch-label-selector <selector>', help: 'only reconcile objects matching this label selector (sharding)' },
+  { flag: '--log-level <level>', help: 'trace, debug, info, warn or error', default: 'info' },
+  { flag: '--log-encoding <encoding>', help: 'accepted for Flux compatibility; logs are always JSON', default: 'json' },
+];

@@ -1,0 +1,21 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatDuration, parseDuration } from './duration.ts';
+
+test('parses Go durations', () => {
+  assert.equal(parseDuration('1m30s'), 90_000);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1.5h'), 5_400_000);
+  assert.equal(parseDuration('10m'), 600_000);
+  assert.equal(parseDuration('0'), 0);
+  assert.equal(parseDuration('10'), undefined);
+  assert.equal(parseDuration('1x'), undefined);
+  assert.equal(parseDuration('5m junk'), undefined);
+  assert.equal(parseDuration(undefined), undefined);
+});
+
+test('formats like Go', () => {
+  assert.equal(formatDuration(90_000), '1m30s');
+  assert.equal(formatDuration(3_600_000), '1h0m0s');
+  assert.equal(formatDuration(250), '250ms');
+});
