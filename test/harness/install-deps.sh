@@ -7,7 +7,8 @@
 # Safe to run again: every step is skipped when its result is already there.
 set -euo pipefail
 CACHE=${FLOTILLA_CACHE:-$HOME/.cache/flotilla}
-K8S_DIR=$CACHE/k8s-1.20.2
+# -r2: built with reflect2 1.0.2 swapped into vendor/ (see below); older caches crash on custom resources
+K8S_DIR=$CACHE/k8s-1.20.2-r2
 TOOLS_DIR=$CACHE/tools
 mkdir -p "$CACHE"
 log() { printf '[install-deps] %s\n' "$*" >&2; }
@@ -16,7 +17,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 need_pkgs=()
-for p in golang-go etcd-server rsync jq git age docker-registry openssh-server unzip; do
+for p in golang-go golang-github-modern-go-reflect2-dev etcd-server rsync jq git age docker-registry openssh-server unzip; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
@@ -41,6 +42,10 @@ else
   (cd "$work" && apt-get source --download-only kubernetes >/dev/null 2>&1)
   tar xzf "$work"/kubernetes_*.orig.tar.gz -C "$work"
   srcdir=$(find "$work" -maxdepth 1 -type d -name 'kubernetes-*' | head -1)
+  # Kubernetes 1.20 vendors modern-go/reflect2 1.0.1, whose map iteration is built on a
+  # runtime ABI that changed in Go 1.18: built with Debian's Go 1.19, the apiserver dies with
+  # SIGSEGV on the first custom resource. Debian ships the fixed 1.0.2 source; use it.
+  rsync -a --delete --exclude go.mod /usr/share/gocode/src/github.com/modern-go/reflect2/ "$srcdir/vendor/github.com/modern-go/reflect2/"
   start=$(date +%s)
   ( cd "$srcdir" && env HOME="$work" GOFLAGS=-mod=vendor CGO_ENABLED=0 make WHAT="cmd/kube-apiserver cmd/kube-controller-manager" ) 2>&1 \
     | while IFS= read -r line; do printf '[install-deps] build %4ss: %s\n' "$(( $(date +%s) - start ))" "$line" >&2; done

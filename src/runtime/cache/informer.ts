@@ -17,6 +17,11 @@ export interface InformerOptions {
   fieldSelector?: string | undefined;
   /** Cache PartialObjectMetadata only (cheap: for drift detection of applied objects). */
   metadataOnly?: boolean;
+  /**
+   * Keep objects in memory (default). A trigger-only informer (`false`) stores nothing and
+   * only emits events: how Secrets are watched, so memory does not follow the cluster's size.
+   */
+  store?: boolean;
   /** Reconnect backoff bounds after a watch failure. */
   minBackoffMs?: number;
   maxBackoffMs?: number;
@@ -141,6 +146,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);
     const seen = new Set<string>();
+    if (this.options.store === false) {
+      for (const obj of items) this.emit('add', obj);
+      items.length = 0;
+    }
     for (const obj of items) {
       const key = objectKey(obj);
       seen.add(key);
@@ -198,6 +207,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.stats.bookmarks++;
       return;
     }
+    if (this.options.store === false) {
+      this.emit(ev.type === 'DELETED' ? 'delete' : ev.type === 'ADDED' ? 'add' : 'update', obj);
+      return;
+    }
     const key = objectKey(obj);
     const old = this.store.get(key);
     if (ev.type === 'DELETED') {
@@ -230,7 +243,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           needList = true;
           continue;
         }
-        if (e instanceof Error && e.name === 'AbortError') continue; // resumeFrom() or stop()
+        if (this.abort?.signal.aborted) continue; // resumeFrom() or stop()
         this.stats.reconnects++;
         this.log.warn({ kind: this.options.kind, err: e instanceof Error ? e.message : String(e), backoffMs: backoff }, 'watch failed, reconnecting');
         await new Promise((r) => setTimeout(r, backoff));

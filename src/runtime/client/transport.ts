@@ -81,7 +81,25 @@ export class Transport {
     return url;
   }
 
+  /**
+   * A keep-alive socket the server closed while idle fails the next request with
+   * ECONNRESET; Node's advice is to retry when the request went out on a reused socket.
+   */
   private async open(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.openOnce(method, path, opts);
+      } catch (e) {
+        const reused = (e as { reusedSocket?: boolean }).reusedSocket === true;
+        const code = (e as { code?: string }).code;
+        if (attempt < 2 && reused && (code === 'ECONNRESET' || code === 'EPIPE')) continue;
+        if (e instanceof Error && !(e instanceof ApiError)) e.message = `${method} ${path}: ${e.message}`;
+        throw e;
+      }
+    }
+  }
+
+  private async openOnce(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     await this.bucket.take();
     const { headers, agent } = await this.prepare();
     const url = this.url(path, opts.query);
@@ -106,7 +124,7 @@ export class Transport {
         resolve,
       );
       if (opts.timeoutMs) req.setTimeout(opts.timeoutMs, () => req.destroy(new Error(`request timed out after ${opts.timeoutMs}ms`)));
-      req.on('error', reject);
+      req.on('error', (e) => reject(Object.assign(e, { reusedSocket: req.reusedSocket })));
       if (payload) req.write(payload);
       req.end();
     });

@@ -72,6 +72,7 @@ export async function reconcileObject<O extends FluxObject, S>(
 
   let failure: ReconcileError | undefined;
   let requeueAfterMs: number | undefined;
+  try {
   for (const step of def.steps) {
     try {
       const r = await step.run(ctx);
@@ -86,6 +87,9 @@ export async function reconcileObject<O extends FluxObject, S>(
       }
       break;
     }
+  }
+  } finally {
+    await def.cleanup?.(ctx.state).catch((e: unknown) => log.warn({ err: String(e) }, 'cleanup failed'));
   }
 
   summarize(def, ctx, failure, generation, now());

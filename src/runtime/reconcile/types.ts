@@ -59,6 +59,8 @@ export interface ReconcilerDefinition<O extends FluxObject, S> {
   steps: ReadonlyArray<Step<O, S>>;
   /** Cleans up on deletion (artifacts, pruning); errors retry with backoff. */
   finalize?(obj: O, log: Logger): Promise<void>;
+  /** Runs after the steps, whatever happened (temp dirs are removed here). */
+  cleanup?(state: S): Promise<void>;
   /** The success message for Ready=True, e.g. "stored artifact for revision 'main@sha1:…'". */
   readyMessage(ctx: StepContext<O, S>): string;
   /** Requeue after success; `spec.interval` normally. */

@@ -1,0 +1,42 @@
+import { durationOr } from '../../../runtime/duration.ts';
+import type { Step } from '../../../runtime/reconcile/types.ts';
+import { Cond, Reason, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
+
+/**
+ * One `git ls-remote`: the whole cost of a poll that finds nothing new. When the remote
+ * revision and every input of the artifact match what is stored, the fetch is skipped.
+ */
+export function resolveStep(deps: GitRepositoryDeps): Step<GitRepositoryObject, GitRepositoryState> {
+  return {
+    name: 'resolve',
+    async run(ctx) {
+      const { spec } = ctx.obj;
+      try {
+        ctx.state.resolved = await deps.git.resolveRef(spec.url, ctx.state.auth, spec.ref, {
+          timeoutMs: durationOr(spec.timeout, 60_000),
+          ...(ctx.state.proxy ? { proxy: ctx.state.proxy } : {}),
+        });
+      } catch (e) {
+        const err = e as { reason?: string; message?: string };
+        ctx.condition(Cond.FetchFailed, 'True', err.reason ?? Reason.GitOperationFailed, err.message ?? String(e));
+        throw e;
+      }
+      const current = ctx.status['artifact'] as { revision?: string; path?: string; digest?: string } | undefined;
+      const sameInputs =
+        (ctx.status['observedIgnore'] ?? undefined) === (spec.ignore ?? undefined) &&
+        JSON.stringify(ctx.status['observedInclude'] ?? []) === JSON.stringify(spec.include ?? []) &&
+        (ctx.status['observedRecurseSubmodules'] ?? false) === (spec.recurseSubmodules ?? false) &&
+        JSON.stringify(ctx.status['observedSparseCheckout'] ?? []) === JSON.stringify(spec.sparseCheckout ?? []);
+      const stored = current?.path ? await deps.store.has(current as never) : false;
+      ctx.state.upToDate = sameInputs && stored && current?.revision === ctx.state.resolved.revision && !(spec.include?.length);
+      if (!ctx.state.upToDate && current?.revision && current.revision !== ctx.state.resolved.revision) {
+        ctx.condition(Cond.ArtifactOutdated, 'True', Reason.NewRevision, `new upstream revision '${ctx.state.resolved.revision}'`);
+      }
+      if (ctx.state.upToDate) {
+        ctx.log.debug({ revision: ctx.state.resolved.revision }, 'artifact up-to-date with remote revision');
+        ctx.clear(Cond.FetchFailed);
+        ctx.clear(Cond.ArtifactOutdated);
+      }
+    },
+  };
+}
