@@ -1,11 +1,20 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { OperatorConfig } from './config/config.ts';
+import { gitRepositoryController } from './controllers/gitrepository/index.ts';
 import type { KubeClient } from './runtime/client/client.ts';
 import type { EventBus } from './runtime/events/recorder.ts';
 import type { Logger } from './runtime/log/logger.ts';
 import type { Manager } from './runtime/manager.ts';
+import { ArtifactStore, startArtifactServer } from './services/artifacts/index.ts';
+import { CliGitClient } from './services/git/index.ts';
+import type { GitClient } from './services/git/types.ts';
 
 /** The shared services every controller receives (artifact store, git, kustomize, sops, tenancy). */
 export interface Services {
+  client: KubeClient;
+  store: ArtifactStore;
+  git: GitClient;
   urls: { artifacts?: string; receiver?: string };
   stop(): Promise<void>;
 }
@@ -16,12 +25,32 @@ export interface ServiceDeps {
   bus: EventBus;
 }
 
+/** `host:port` → the base URL written into status.artifact.url. */
+function advertisedBaseUrl(adv: string): string {
+  return /^https?:\/\//.test(adv) ? adv : `http://${adv}`;
+}
+
 /** Builds the shared services once. */
-export async function startServices(_cfg: Readonly<OperatorConfig>, _deps: ServiceDeps): Promise<Services> {
-  return { urls: {}, stop: async () => undefined };
+export async function startServices(cfg: Readonly<OperatorConfig>, deps: ServiceDeps): Promise<Services> {
+  const storagePath = path.resolve(cfg.storagePath);
+  await mkdir(storagePath, { recursive: true });
+  const server = await startArtifactServer({ storagePath, addr: cfg.storageAddr, logger: deps.log });
+  // an advertised port 0 (ephemeral, in tests) means "wherever the server ended up"
+  const adv = cfg.storageAdvAddr.endsWith(':0') ? server.url : advertisedBaseUrl(cfg.storageAdvAddr);
+  const store = new ArtifactStore({ storagePath, advertisedBaseUrl: adv });
+  const git = new CliGitClient({ logger: deps.log, searchPath: cfg.searchPath });
+  return {
+    client: deps.client,
+    store,
+    git,
+    urls: { artifacts: server.url },
+    async stop() {
+      await server.close();
+    },
+  };
 }
 
 /** Registers every controller with the manager. Controllers only meet through the API and the bus. */
-export function registerControllers(_manager: Manager, _cfg: Readonly<OperatorConfig>, _services: Services, _log: Logger): void {
-  // controllers are added here as they are built
+export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, _log: Logger): void {
+  manager.register(gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
 }

@@ -33,6 +33,8 @@ export interface OperatorConfig {
   /** Leader-election identity (POD_NAME or host name + pid). */
   identity: string;
   tools: { kubectl: string; helm: string };
+  /** PATH handed to child processes (git, ssh). */
+  searchPath: string;
 }
 
 /** Raw flag values as commander hands them over (strings and booleans). */
@@ -109,6 +111,7 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
     runtimeNamespace,
     identity: env['POD_NAME'] ?? `${os.hostname()}_${process.pid}`,
     tools: toolPaths(env),
+    searchPath: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
   };
   return Object.freeze(cfg);
 }
