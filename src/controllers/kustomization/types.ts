@@ -1,0 +1,67 @@
+import type { KustomizationSpec } from '../../api/kustomize.v1.ts';
+import type { Artifact, ArtifactStore } from '../../services/artifacts/index.ts';
+import type { ClientFactory, TenantClient } from '../../services/tenancy/clients.ts';
+import type { KubeClient } from '../../runtime/client/client.ts';
+import type { KubeObject } from '../../runtime/client/objects.ts';
+import type { FluxObject } from '../../runtime/reconcile/types.ts';
+
+export const KIND = 'Kustomization';
+export const API_VERSION = 'kustomize.toolkit.fluxcd.io/v1';
+export const FIELD_MANAGER = 'kustomize-controller';
+export const NAME_LABEL = 'kustomize.toolkit.fluxcd.io/name';
+export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
+/**
+ * Flotilla's guard against wiping a namespace by accident: a build with zero objects while
+ * the inventory is not empty is refused unless the Kustomization carries this annotation.
+ */
+export const ALLOW_EMPTY_ANNOTATION = 'flotilla.io/allow-empty-build';
+
+export interface KustomizationObject extends FluxObject {
+  spec: KustomizationSpec & { [field: string]: unknown };
+}
+
+export interface SourceObject extends FluxObject {
+  status?: FluxObject['status'] & { artifact?: Artifact };
+}
+
+/** Looks up a source (GitRepository, OCIRepository) or a Kustomization in the shared caches. */
+export type Lookup<T> = (kind: string, namespace: string, name: string) => T | undefined;
+
+export interface KustomizationDeps {
+  client: KubeClient;
+  store: ArtifactStore;
+  clients: ClientFactory;
+  kubectl: string;
+  noRemoteBases: boolean;
+  strictSubstitution: boolean;
+  /** Parallel requests per apply stage. */
+  applyConcurrency: number;
+}
+
+export interface KustomizationState {
+  artifact?: Artifact;
+  workDir?: string;
+  objects: KubeObject[];
+  tenant?: TenantClient;
+  /** Inventory entries of this build. */
+  inventory: Array<{ id: string; v: string }>;
+  changeSet: string[];
+  /** Something changed in the cluster (objects configured, created or pruned). */
+  changed: boolean;
+  startedAt: number;
+}
+
+export const Reason = {
+  ArtifactFailed: 'ArtifactFailed',
+  BuildFailed: 'BuildFailed',
+  DependencyNotReady: 'DependencyNotReady',
+  HealthCheckFailed: 'HealthCheckFailed',
+  ReconciliationFailed: 'ReconciliationFailed',
+  ReconciliationSucceeded: 'ReconciliationSucceeded',
+  PruneFailed: 'PruneFailed',
+  InvalidSpec: 'InvalidSpec',
+  Progressing: 'Progressing',
+  Succeeded: 'Succeeded',
+} as const;
+
+export const Cond = { Healthy: 'Healthy' } as const;
