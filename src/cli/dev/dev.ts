@@ -8,6 +8,7 @@ import { createLogger } from '../../runtime/log/logger.ts';
 import { freePort, killAll, killPids, startControlPlane } from './control-plane.ts';
 import { installCrds } from './crds.ts';
 import { FakeKubelet } from './fake-kubelet.ts';
+import { startGitHttpServer, type GitHttpServer } from './git-server.ts';
 
 /**
  * `flotilla dev`: the embedded default. `up` starts a detached supervisor process that owns
@@ -21,6 +22,8 @@ export interface Endpoints {
   metrics: string;
   health: string;
   receiver: string;
+  /** Smart-HTTP Git server for bare repositories in `<dir>/git` (the demo pushes examples there). */
+  git: string;
 }
 
 export interface DevOptions {
@@ -141,6 +144,7 @@ export async function devSupervise(opts: DevOptions): Promise<void> {
   const client = KubeClient.fromFile(kubeconfig);
   const children: ChildProcess[] = [];
   let kubelet: FakeKubelet | undefined;
+  let gitServer: GitHttpServer | undefined;
   const state: DevState = { supervisorPid: process.pid, pids: [...cp.pids] };
   await writeFile(path.join(dir, STATE), JSON.stringify(state));
 
@@ -149,6 +153,7 @@ export async function devSupervise(opts: DevOptions): Promise<void> {
     if (!stopping) {
       stopping = true;
       await kubelet?.stop().catch(() => undefined);
+      await gitServer?.close().catch(() => undefined);
       await killAll(children).catch(() => undefined);
       client.close();
       await cp.stop().catch(() => undefined);
@@ -167,6 +172,8 @@ export async function devSupervise(opts: DevOptions): Promise<void> {
       kubelet = new FakeKubelet(client, log);
       await kubelet.start();
     }
+    await mkdir(path.join(dir, 'git'), { recursive: true });
+    gitServer = await startGitHttpServer({ root: path.join(dir, 'git') });
     const [artifacts, metrics, health, receiver] = [await freePort(), await freePort(), await freePort(), await freePort()];
     const endpoints: Endpoints = {
       apiserver: cp.server,
@@ -174,6 +181,7 @@ export async function devSupervise(opts: DevOptions): Promise<void> {
       metrics: `http://127.0.0.1:${metrics}`,
       health: `http://127.0.0.1:${health}`,
       receiver: `http://127.0.0.1:${receiver}`,
+      git: gitServer.baseUrl,
     };
     if (opts.operator) {
       const { node, args } = cliEntry();
