@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { extractTarGz } from '../../src/services/artifacts/index.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
-import { commitFiles, createRepo, startGitHttpServer, tagCommit, type GitHttpServer } from '../harness/git-server.ts';
+import { commitFiles, createRepo, startGitHttpServer, type GitHttpServer } from '../harness/git-server.ts';
 import { generateSshKey, startSshGitServer, type SshGitServer } from '../harness/ssh-server.ts';
 import { startTestOperator, type TestOperator } from '../harness/operator.ts';
 
