@@ -27,7 +27,32 @@ export interface SourceObject extends FluxObject {
 /** Looks up a source (GitRepository, OCIRepository) or a Kustomization in the shared caches. */
 export type Lookup<T> = (kind: string, namespace: string, name: string) => T | undefined;
 
+export interface InventoryEntry {
+  id: string;
+  v: string;
+}
+
+export interface ApplyOutcome {
+  entries: InventoryEntry[];
+  /** Flux's change-set lines, e.g. `Deployment/apps/web configured`. */
+  changeSet: string[];
+  /** Whether anything was created or configured. */
+  changed: boolean;
+}
+
+/** The server-side apply service as the controller sees it (src/services/ssa behind it). */
+export interface Applier {
+  apply(client: KubeClient, objects: KubeObject[], opts: { force: boolean; ownerLabels: Record<string, string>; identity: string }): Promise<ApplyOutcome>;
+  /** Entries of `before` that are not in `after`. */
+  stale(before: readonly InventoryEntry[], after: readonly InventoryEntry[]): InventoryEntry[];
+  /** Deletes stale objects that still carry the owner labels; returns change-set lines. */
+  prune(client: KubeClient, stale: readonly InventoryEntry[], ownerLabels: Record<string, string>): Promise<string[]>;
+  /** Waits until the objects are healthy (kstatus) or the timeout passes. */
+  health(client: KubeClient, entries: readonly InventoryEntry[], timeoutMs: number): Promise<{ healthy: boolean; message: string }>;
+}
+
 export interface KustomizationDeps {
+  applier: Applier;
   client: KubeClient;
   store: ArtifactStore;
   clients: ClientFactory;

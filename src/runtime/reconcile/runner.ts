@@ -126,8 +126,11 @@ export async function reconcileObject<O extends FluxObject, S>(
       return {};
     case 'waiting':
       return { requeueAfterMs: (failure as { retryAfterMs?: number }).retryAfterMs ?? def.dependencyRequeueMs ?? 30_000 };
-    case 'transient':
+    case 'transient': {
+      const retry = def.retryIntervalMs?.(obj);
+      if (retry !== undefined) return { requeueAfterMs: retry };
       throw failure;
+    }
   }
 }
 

@@ -65,6 +65,11 @@ export interface ReconcilerDefinition<O extends FluxObject, S> {
   readyMessage(ctx: StepContext<O, S>): string;
   /** Requeue after success; `spec.interval` normally. */
   intervalMs(obj: O): number;
+  /**
+   * Flux's `spec.retryInterval`: when set, a transient failure is retried after this
+   * delay instead of the queue's exponential backoff.
+   */
+  retryIntervalMs?(obj: O): number | undefined;
   /** Requeue for a waiting error without its own delay (`--requeue-dependency`). */
   dependencyRequeueMs?: number;
   /** Labels for gotk_resource_info beyond kind/namespace/name/ready/suspended. */
