@@ -7,6 +7,7 @@ import { StallingError, TransientError, WaitingError, isReconcileError } from '.
 import { durationOr } from '../../../runtime/duration.ts';
 import type { Step, StepContext } from '../../../runtime/reconcile/types.ts';
 import { build, resolveBuildDir } from '../../../services/kustomize/build.ts';
+import { applyCommonMetadata } from '../../../services/kustomize/common-metadata.ts';
 import { collectVars, substitute, type VarSource } from '../../../services/kustomize/substitute.ts';
 import { readSecret } from '../../../services/secrets/read.ts';
 import { decryptFilesInDir, decryptObjects } from '../../../services/sops/decryptor.ts';
@@ -47,14 +48,6 @@ async function substitutionVars(deps: KustomizationDeps, ctx: Ctx): Promise<Reco
     sources.push({ kind, name: ref.name, data: obj.data });
   }
   return collectVars(pb.substitute, sources);
-}
-
-function applyCommonMetadata(objects: KubeObject[], meta: { labels?: Record<string, string>; annotations?: Record<string, string> } | undefined): void {
-  if (!meta) return;
-  for (const o of objects) {
-    if (meta.labels) o.metadata.labels = { ...(o.metadata.labels ?? {}), ...meta.labels };
-    if (meta.annotations) o.metadata.annotations = { ...(o.metadata.annotations ?? {}), ...meta.annotations };
-  }
 }
 
 /**
@@ -104,7 +97,7 @@ export function buildStep(deps: KustomizationDeps): Step<KustomizationObject, Ku
         if (identities?.length) objects = await decryptObjects(objects, identities, verifiedMacs ? { verifiedMacs } : {});
         const vars = await substitutionVars(deps, ctx);
         if (vars) objects = substitute(objects, vars, { strict: deps.strictSubstitution, always: spec.postBuild?.substituteStrategy === 'Always' } as never);
-        applyCommonMetadata(objects, spec.commonMetadata as never);
+        objects = applyCommonMetadata(objects as never[], spec.commonMetadata as never) as unknown as KubeObject[];
         ctx.state.objects = objects;
       } catch (e) {
         if (isReconcileError(e)) throw e;

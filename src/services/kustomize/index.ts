@@ -1,0 +1,12 @@
+export { build, prepareBuild, runBuild, resolveBuildDir, parseBuildOutput, ARTIFACT_FAILED_REASON } from './build.ts';
+export type { BuildRequest, BuildResult, PreparedBuild, KubeObject, LoadRestrictor } from './build.ts';
+export { generateKustomization, scanManifests, hasOverrides, findKustomizationFile, isLocalRelativePath, BUILD_FAILED_REASON } from './generate.ts';
+export type { KustomizeOverrides, KustomizePatch, KustomizeImage, PatchSelector, GenerateResult } from './generate.ts';
+export { buildInProcess, legacyCompare, goYamlKeyCompare } from './in-process.ts';
+export { scanReferences, isRemoteReference } from './references.ts';
+export { substitute, collectVars, SUBSTITUTE_ANNOTATION, SUBSTITUTION_FAILED_REASON } from './substitute.ts';
+export type { SubstituteOptions, VarSource } from './substitute.ts';
+export { envsubst, EnvsubstError, VariableNotSetError } from './envsubst.ts';
+export { applyCommonMetadata } from './common-metadata.ts';
+export type { CommonMetadata } from './common-metadata.ts';
+export { kubectlPath, kubectlFromEnvironment, cachedKubectlPath } from './tools.ts';
