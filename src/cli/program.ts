@@ -2,6 +2,17 @@ import { Command, Option } from 'commander';
 import { OPERATOR_FLAGS, resolveConfig, type RawOptions } from '../config/config.ts';
 import { createLogger } from '../runtime/log/logger.ts';
 import { devDown, devStatus, devSupervise, devUp } from './dev/dev.ts';
+import { checkCommand } from './commands/check.ts';
+import { createCommand } from './commands/create.ts';
+import { eventsCommand } from './commands/events.ts';
+import { exportCommand } from './commands/export.ts';
+import { getCommand } from './commands/get.ts';
+import { globalOptions } from './commands/globals.ts';
+import { cliIO, parseProgram, type CliIOOptions } from './commands/io.ts';
+import { logsCommand } from './commands/logs.ts';
+import { reconcileCommand } from './commands/reconcile.ts';
+import { resumeCommand, suspendCommand } from './commands/suspend.ts';
+import { treeCommand } from './commands/tree.ts';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -82,14 +93,42 @@ function devCommand(): Command {
   return dev;
 }
 
-export async function runCli(argv: string[]): Promise<number | undefined> {
+function demoCommand(): Command {
+  return new Command('demo')
+    .description('start the dev environment, serve examples/quickstart from a local Git server and reconcile it')
+    .option('--dir <dir>', 'state directory', '.flotilla/dev')
+    .action(async (o: { dir: string }) => {
+      const { runDemo } = await import('./dev/demo.ts');
+      process.exitCode = await runDemo(o.dir, out, async (argv) => {
+        await runCli(['node', 'flotilla', ...argv]);
+      });
+    });
+}
+
+/**
+ * Runs the CLI. `ioOptions` injects the output writers (tests run the CLI in-process);
+ * returns the exit code a command asked for, or undefined.
+ */
+export async function runCli(argv: string[], ioOptions: CliIOOptions = {}): Promise<number | undefined> {
+  const io = cliIO(ioOptions);
   const program = new Command('flotilla')
     .description('Flotilla: a GitOps operator for Kubernetes, compatible with Flux v2')
     .version('0.1.0')
     .showHelpAfterError()
     .enablePositionalOptions();
+  for (const o of globalOptions()) program.addOption(o);
   program.addCommand(operatorCommand());
   program.addCommand(devCommand());
-  await program.parseAsync(argv);
-  return undefined;
+  program.addCommand(demoCommand());
+  program.addCommand(checkCommand(io));
+  program.addCommand(getCommand(io));
+  program.addCommand(reconcileCommand(io));
+  program.addCommand(suspendCommand(io));
+  program.addCommand(resumeCommand(io));
+  program.addCommand(eventsCommand(io));
+  program.addCommand(logsCommand(io));
+  program.addCommand(treeCommand(io));
+  program.addCommand(createCommand(io));
+  program.addCommand(exportCommand(io));
+  return parseProgram(program, argv, io);
 }
