@@ -3,6 +3,8 @@ SHELL := /bin/bash
 NODE ?= node
 TSX := $(NODE) --import tsx
 
+
+.PHONY: chart-crds
 .PHONY: all deps node_modules build test test-unit test-integration test-conformance lint crds crds-check demo demo-down bench clean
 
 all: build
@@ -22,6 +24,12 @@ build: node_modules
 
 crds: node_modules
 	$(TSX) src/api/write-crds.ts
+	$(MAKE) chart-crds
+
+# the chart carries copies of the CRDs (Helm's crds/ folder); a test checks they match
+chart-crds:
+	rm -f helm/flotilla/crds/*.yaml
+	cp crds/*.toolkit.fluxcd.io_*.yaml helm/flotilla/crds/
 
 crds-check: node_modules
 	$(TSX) src/api/write-crds.ts --check

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { OPERATOR_FLAGS, resolveConfig, type RawOptions } from '../config/config.ts';
+import { OPERATOR_FLAGS, normalizeSwitches, resolveConfig, type RawOptions } from '../config/config.ts';
 import { createLogger } from '../runtime/log/logger.ts';
 import { devDown, devStatus, devSupervise, devUp } from './dev/dev.ts';
 import { checkCommand } from './commands/check.ts';
@@ -130,5 +130,5 @@ export async function runCli(argv: string[], ioOptions: CliIOOptions = {}): Prom
   program.addCommand(treeCommand(io));
   program.addCommand(createCommand(io));
   program.addCommand(exportCommand(io));
-  return parseProgram(program, argv, io);
+  return parseProgram(program, normalizeSwitches(argv), io);
 }

@@ -91,8 +91,9 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
     maxRetryDelayMs: dur('max-retry-delay', raw['maxRetryDelay'], 15 * 60_000),
     intervalJitterPercentage: num('interval-jitter-percentage', raw['intervalJitterPercentage'], 5),
     defaultServiceAccount: str(raw['defaultServiceAccount']),
-    noCrossNamespaceRefs: bool(raw['noCrossNamespaceRefs'], false),
-    noRemoteBases: bool(raw['noRemoteBases'], false),
+    // commander turns `--no-x` into `x: false`
+    noCrossNamespaceRefs: bool(raw['noCrossNamespaceRefs'], false) || raw['crossNamespaceRefs'] === false,
+    noRemoteBases: bool(raw['noRemoteBases'], false) || raw['remoteBases'] === false,
     storagePath: str(raw['storagePath']) ?? '/data',
     storageAddr,
     storageAdvAddr: str(raw['storageAdvAddr']) ?? advertised(storageAddr, env),
@@ -121,6 +122,28 @@ function advertised(storageAddr: string, env: NodeJS.ProcessEnv): string {
   const port = storageAddr.slice(storageAddr.lastIndexOf(':') + 1);
   const host = env['HOSTNAME'] ?? os.hostname();
   return `${host}:${port}`;
+}
+
+const SWITCHES = ['--no-cross-namespace-refs', '--no-remote-bases', '--enable-leader-election'];
+
+/**
+ * Flux spells boolean switches `--no-cross-namespace-refs=true`; commander only knows the
+ * bare form. `--x=true` becomes `--x`, `--x=false` disappears.
+ */
+export function normalizeSwitches(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of argv) {
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (eq > 0 && SWITCHES.includes(name)) {
+      const v = a.slice(eq + 1);
+      if (v === 'true' || v === '1') out.push(name);
+      else if (v !== 'false' && v !== '0') throw new Error(`${name}: want true or false, got ${JSON.stringify(v)}`);
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
 }
 
 /** Flag definitions shared by `flotilla operator` and the Helm chart's values. */
