@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { OPERATOR_FLAGS, normalizeSwitches, resolveConfig, type RawOptions } from '../config/config.ts';
 import { createLogger } from '../runtime/log/logger.ts';
 import { devDown, devStatus, devSupervise, devUp } from './dev/dev.ts';
+import { buildCommand, diffCommand } from './commands/build.ts';
 import { checkCommand } from './commands/check.ts';
 import { createCommand } from './commands/create.ts';
 import { eventsCommand } from './commands/events.ts';
@@ -130,5 +131,7 @@ export async function runCli(argv: string[], ioOptions: CliIOOptions = {}): Prom
   program.addCommand(treeCommand(io));
   program.addCommand(createCommand(io));
   program.addCommand(exportCommand(io));
+  program.addCommand(buildCommand(io));
+  program.addCommand(diffCommand(io));
   return parseProgram(program, normalizeSwitches(argv), io);
 }
