@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { OperatorConfig } from './config/config.ts';
 import { gitRepositoryController } from './controllers/gitrepository/index.ts';
+import { kustomizationController } from './controllers/kustomization/index.ts';
 import type { KubeClient } from './runtime/client/client.ts';
 import type { EventBus } from './runtime/events/recorder.ts';
 import type { Logger } from './runtime/log/logger.ts';
@@ -9,6 +10,8 @@ import type { Manager } from './runtime/manager.ts';
 import { ArtifactStore, startArtifactServer } from './services/artifacts/index.ts';
 import { CliGitClient } from './services/git/index.ts';
 import type { GitClient } from './services/git/types.ts';
+import { SsaApplier } from './services/ssa/index.ts';
+import { ClientFactory } from './services/tenancy/clients.ts';
 
 /** The shared services every controller receives (artifact store, git, kustomize, sops, tenancy). */
 export interface Services {
@@ -53,4 +56,20 @@ export async function startServices(cfg: Readonly<OperatorConfig>, deps: Service
 /** Registers every controller with the manager. Controllers only meet through the API and the bus. */
 export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, _log: Logger): void {
   manager.register(gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
+  const clients = new ClientFactory(services.client, { defaultServiceAccount: cfg.defaultServiceAccount, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs });
+  manager.register(
+    kustomizationController(
+      {
+        client: services.client,
+        store: services.store,
+        clients,
+        applier: new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 4, healthPollMs: 2000 }),
+        kubectl: cfg.tools.kubectl,
+        noRemoteBases: cfg.noRemoteBases,
+        strictSubstitution: true,
+        applyConcurrency: 4,
+      },
+      clients,
+    ),
+  );
 }
