@@ -390,7 +390,8 @@ export async function commitFiles(
 
     for (const [filePath, file] of Object.entries(files)) {
       if (file === null) {
-        await harnessGit(['update-index', '--force-remove', '--', filePath], { env });
+        // mode 0 removes the entry; plain --force-remove would need a work tree
+        await harnessGit(['update-index', '--index-info'], { env, input: `0 ${'0'.repeat(40)}\t${filePath}\n` });
         continue;
       }
       let mode = '100644';
