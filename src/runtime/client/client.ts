@@ -19,6 +19,9 @@ export interface ListOptions {
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
+const METADATA_ACCEPT = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+
 const PATCH_CONTENT_TYPES: Record<PatchType, string> = {
   merge: 'application/merge-patch+json',
   json: 'application/json-patch+json',
@@ -84,6 +87,38 @@ export class KubeClient {
       });
       // list items omit apiVersion/kind; put them back so every object is self-describing
       for (const it of last.items) items.push({ ...it, apiVersion, kind });
+      cont = last.metadata.continue || undefined;
+    } while (cont);
+    return { ...last, items };
+  }
+
+  /**
+   * The object's metadata only (PartialObjectMetadata: labels, annotations, resourceVersion,
+   * managedFields), without spec or status; undefined when absent. Cheap drift checks.
+   */
+  async getMetadata(ref: ObjectRef): Promise<KubeObject | undefined> {
+    try {
+      const obj = await this.transport.request<KubeObject>('GET', await this.pathFor(ref), { accept: METADATA_ACCEPT });
+      return { ...obj, apiVersion: ref.apiVersion, kind: ref.kind };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  /** Like `list`, but only the metadata of each item (PartialObjectMetadataList). */
+  async listMetadata(apiVersion: string, kind: string, opts: ListOptions = {}): Promise<ObjectList> {
+    const path = await this.pathFor({ apiVersion, kind, namespace: opts.namespace });
+    const items: KubeObject[] = [];
+    let cont: string | undefined;
+    let last: ObjectList | undefined;
+    do {
+      last = await this.transport.request<ObjectList>('GET', path, {
+        accept: METADATA_LIST_ACCEPT,
+        query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, limit: opts.limit ?? 500, continue: cont },
+      });
+      // an empty PartialObjectMetadataList has no items field at all
+      for (const it of last.items ?? []) items.push({ ...it, apiVersion, kind });
       cont = last.metadata.continue || undefined;
     } while (cont);
     return { ...last, items };
