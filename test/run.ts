@@ -1,6 +1,7 @@
 /**
- * Test entry point (`make test`): unit tests, then integration tests against ONE local
- * control plane shared by the whole run (each test isolates itself in namespaces), then
+ * Test entry point (`make test`): unit tests, then integration and end-to-end (examples/)
+ * tests against ONE local control plane shared by the whole run (each test isolates itself
+ * in namespaces), then
  * the conformance suite that reads ../shared/fixtures (it skips itself when absent).
  * The control plane is always stopped, even when tests fail.
  */
@@ -46,9 +47,9 @@ async function main(): Promise<number> {
     console.log(`# unit tests: ${files.length} files`);
     failed += await runNodeTests(files);
   }
-  if (which === 'all' || which === 'integration') {
-    const files = pick(await find('test/integration', '.test.ts'));
-    console.log(`# integration tests: ${files.length} files`);
+  // integration and e2e share one control plane (and its fake kubelet)
+  const stages = (['integration', 'e2e'] as const).filter((s) => which === 'all' || which === s);
+  if (stages.length) {
     const log = createLogger('warn');
     const started = Date.now();
     const cp = await startControlPlane();
@@ -60,7 +61,11 @@ async function main(): Promise<number> {
       kubelet = new FakeKubelet(client, log);
       await kubelet.start();
       console.log(`# control plane ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
-      failed += await runNodeTests(files, { FLOTILLA_TEST_KUBECONFIG: cp.kubeconfigPath, FLOTILLA_TEST_ETCD: cp.etcdUrl });
+      for (const stage of stages) {
+        const files = pick(await find(`test/${stage}`, '.test.ts'));
+        console.log(`# ${stage} tests: ${files.length} files`);
+        failed += await runNodeTests(files, { FLOTILLA_TEST_KUBECONFIG: cp.kubeconfigPath, FLOTILLA_TEST_ETCD: cp.etcdUrl });
+      }
     } finally {
       await kubelet?.stop();
       client?.close();
