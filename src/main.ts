@@ -1,6 +1,6 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import type { OperatorConfig } from './config/config.ts';
 import { KubeClient } from './runtime/client/client.ts';
+import { Kubeconfig, inClusterAccess, type ClusterAccess } from './runtime/client/kubeconfig.ts';
 import { serve, type HttpServer } from './runtime/http/server.ts';
 import { LeaderElector } from './runtime/leader/lease.ts';
 import { createLogger, type Logger } from './runtime/log/logger.ts';
@@ -16,12 +16,11 @@ export interface Operator {
   stop(): Promise<void>;
 }
 
-export function loadKubeConfig(cfg: Pick<OperatorConfig, 'kubeconfig' | 'kubeContext'>): KubeConfig {
-  const kc = new KubeConfig();
-  if (cfg.kubeconfig) kc.loadFromFile(cfg.kubeconfig);
-  else kc.loadFromDefault();
-  if (cfg.kubeContext) kc.setCurrentContext(cfg.kubeContext);
-  return kc;
+/** The operator's own access: the kubeconfig flag, $KUBECONFIG, ~/.kube/config, or the pod's service account. */
+export function clusterAccess(cfg: Pick<OperatorConfig, 'kubeconfig' | 'kubeContext' | 'inCluster'>): ClusterAccess {
+  if (cfg.kubeconfig) return Kubeconfig.fromFile(cfg.kubeconfig, cfg.kubeContext).access();
+  if (cfg.inCluster) return inClusterAccess(cfg.inCluster.host, cfg.inCluster.port);
+  throw new Error('no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a pod');
 }
 
 /**
@@ -29,7 +28,7 @@ export function loadKubeConfig(cfg: Pick<OperatorConfig, 'kubeconfig' | 'kubeCon
  * health and metrics, and starts reconciling once this process holds the lease.
  */
 export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger = createLogger(cfg.logLevel)): Promise<Operator> {
-  const client = KubeClient.fromKubeConfig(loadKubeConfig(cfg), { qps: cfg.kubeApiQps, burst: cfg.kubeApiBurst });
+  const client = KubeClient.fromAccess(clusterAccess(cfg), { qps: cfg.kubeApiQps, burst: cfg.kubeApiBurst });
   const metrics = new Metrics();
   const manager = new Manager({
     client,

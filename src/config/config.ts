@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../runtime/duration.ts';
@@ -6,6 +7,8 @@ import type { LogLevel } from '../runtime/log/logger.ts';
 /** The operator's settings, parsed once from flags and environment, then frozen. */
 export interface OperatorConfig {
   kubeconfig: string | undefined;
+  /** KUBERNETES_SERVICE_HOST/PORT: set inside a pod, used when no kubeconfig is given. */
+  inCluster: { host: string; port: string } | undefined;
   kubeContext: string | undefined;
   kubeApiQps: number;
   kubeApiBurst: number;
@@ -81,7 +84,8 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
   const storageAddr = str(raw['storageAddr']) ?? ':9090';
   const runtimeNamespace = env['RUNTIME_NAMESPACE'] ?? str(raw['runtimeNamespace']) ?? 'flotilla-system';
   const cfg: OperatorConfig = {
-    kubeconfig: str(raw['kubeconfig']) ?? env['KUBECONFIG'],
+    kubeconfig: str(raw['kubeconfig']) ?? env['KUBECONFIG']?.split(':')[0] ?? defaultKubeconfig(env),
+    inCluster: env['KUBERNETES_SERVICE_HOST'] ? { host: env['KUBERNETES_SERVICE_HOST'], port: env['KUBERNETES_SERVICE_PORT'] ?? '443' } : undefined,
     kubeContext: str(raw['context']),
     kubeApiQps: num('kube-api-qps', raw['kubeApiQps'], 50),
     kubeApiBurst: num('kube-api-burst', raw['kubeApiBurst'], 300),
@@ -115,6 +119,13 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
     searchPath: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
   };
   return Object.freeze(cfg);
+}
+
+/** ~/.kube/config when it exists and we are not in a pod (client-go's order). */
+function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
+  if (env['KUBERNETES_SERVICE_HOST']) return undefined;
+  const p = path.join(env['HOME'] ?? os.homedir(), '.kube', 'config');
+  return existsSync(p) ? p : undefined;
 }
 
 /** Flux advertises `<hostname>:<port>` of the storage server unless told otherwise. */

@@ -6,22 +6,25 @@
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/runtime/client/client.ts';
 import type { KubeObject, ObjectRef } from '../../src/runtime/client/objects.ts';
-import { Transport, type RequestOptions } from '../../src/runtime/client/transport.ts';
+import type { RequestOptions, Transport } from '../../src/runtime/client/transport.ts';
 import { ApplyError, AppliedCache, applyAll, requestCount, SsaApplier, type ApplyAllOptions, type DriftCheck } from '../../src/services/ssa/index.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
 
 const cluster = useCluster();
 
 /** Counts the HTTP requests that really leave the process, by method (dry-runs apart). */
-class CountingTransport extends Transport {
+class RequestCounter {
   counts: Record<string, number> = {};
-  override request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const key = method === 'PATCH' && opts.query?.['dryRun'] ? 'DRYRUN' : method;
-    this.counts[key] = (this.counts[key] ?? 0) + 1;
-    return super.request<T>(method, path, opts);
+  /** Wraps the transport's request method; the requests themselves are real. */
+  attach(transport: Transport): void {
+    const send = transport.request.bind(transport);
+    transport.request = (<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> => {
+      const key = method === 'PATCH' && opts.query?.['dryRun'] ? 'DRYRUN' : method;
+      this.counts[key] = (this.counts[key] ?? 0) + 1;
+      return send<T>(method, path, opts);
+    }) as Transport['request'];
   }
   reset(): void {
     this.counts = {};
@@ -34,16 +37,14 @@ class CountingTransport extends Transport {
   }
 }
 
-let counting: CountingTransport;
+const counting = new RequestCounter();
 let client: KubeClient;
 
 // root-level before hooks run concurrently on Node 20, so the client is built on first use
 function setUp(): void {
   if (client) return;
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.get().kubeconfigPath);
-  counting = new CountingTransport(kc, { qps: 0, burst: 0 });
-  client = new KubeClient(counting);
+  client = KubeClient.fromFile(cluster.get().kubeconfigPath, { qps: 0 });
+  counting.attach(client.transport);
 }
 beforeEach(setUp);
 after(() => client?.close());
@@ -304,11 +305,20 @@ test('immutable fields: a clear error without force; recreated with the force an
   for (const driftCheck of ['dryRun', 'apply'] as DriftCheck[]) {
     await assert.rejects(applyAll(client, [job(`busybox:${driftCheck}`)], opts({ driftCheck })), /Job\/.*\/migrate .*field is immutable.*enable force/);
   }
-  const recreated = await applyAll(client, [job('busybox:2')], opts({ force: true, driftCheck: 'apply' }));
-  assert.deepEqual(recreated.lines, [`Job/${ns}/migrate created`]);
-  const live = await client.get(ref(job('x')));
-  assert.notEqual(live?.metadata.uid, oldUid);
-  assert.equal((live?.['spec'] as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]?.image, 'busybox:2');
+  // a stage with an object the server refuses is not applied: the old Job is not deleted either
+  const invalid: KubeObject = { ...deployment(ns, 'broken'), spec: { selector: { matchLabels: { app: 'a' } }, template: { metadata: { labels: { app: 'b' } }, spec: { containers: [{ name: 'c', image: 'x' }] } } } };
+  await assert.rejects(applyAll(client, [job('busybox:9'), invalid], opts({ force: true })), /Deployment\/.*\/broken dry-run failed \(Invalid\)/);
+  assert.equal((await client.get(ref(job('x'))))?.metadata.uid, oldUid);
+
+  let uid = oldUid;
+  for (const [driftCheck, image] of [['apply', 'busybox:2'], ['dryRun', 'busybox:3']] as Array<[DriftCheck, string]>) {
+    const recreated = await applyAll(client, [job(image)], opts({ force: true, driftCheck }));
+    assert.deepEqual(recreated.lines, [`Job/${ns}/migrate created`]);
+    const live = await client.get(ref(job('x')));
+    assert.notEqual(live?.metadata.uid, uid, `${driftCheck}: a new object`);
+    uid = live?.metadata.uid;
+    assert.equal((live?.['spec'] as { template: { spec: { containers: Array<{ image: string }> } } }).template.spec.containers[0]?.image, image);
+  }
 });
 
 test('an impersonated tenant without RBAC gets an error naming the object and the permission', async () => {

@@ -5,34 +5,28 @@
 import { after, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../src/runtime/client/client.ts';
 import type { KubeObject, ObjectRef } from '../../src/runtime/client/objects.ts';
-import { Transport, type RequestOptions } from '../../src/runtime/client/transport.ts';
+import type { RequestOptions, Transport } from '../../src/runtime/client/transport.ts';
 import { applyAll, deleteAll, diffInventory, prune, PruneError, type ApplyAllOptions } from '../../src/services/ssa/index.ts';
 import { useCluster } from '../harness/cluster.ts';
 
 const cluster = useCluster();
 
-/** Records the paths of DELETE requests in the order they were sent. */
-class RecordingTransport extends Transport {
-  deletes: string[] = [];
-  override request<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    if (method === 'DELETE') this.deletes.push(path);
-    return super.request<T>(method, path, opts);
-  }
-}
-
-let recording: RecordingTransport;
+/** Records the paths of DELETE requests in the order they were sent (the requests are real). */
+const recording = { deletes: [] as string[] };
 let client: KubeClient;
 
 // root-level before hooks run concurrently on Node 20, so the client is built on first use
 function setUp(): void {
   if (client) return;
-  const kc = new KubeConfig();
-  kc.loadFromFile(cluster.get().kubeconfigPath);
-  recording = new RecordingTransport(kc, { qps: 0, burst: 0 });
-  client = new KubeClient(recording);
+  client = KubeClient.fromFile(cluster.get().kubeconfigPath, { qps: 0 });
+  const transport = client.transport;
+  const send = transport.request.bind(transport);
+  transport.request = (<T = unknown>(method: string, path: string, opts: RequestOptions = {}): Promise<T> => {
+    if (method === 'DELETE') recording.deletes.push(path);
+    return send<T>(method, path, opts);
+  }) as Transport['request'];
 }
 beforeEach(setUp);
 after(() => client?.close());

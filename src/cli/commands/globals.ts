@@ -7,9 +7,9 @@
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { Option, type Command } from 'commander';
 import { KubeClient } from '../../runtime/client/client.ts';
+import { Kubeconfig } from '../../runtime/client/kubeconfig.ts';
 import { CliError, type CliIO } from './io.ts';
 import { parseGoDuration } from './go-duration.ts';
 
@@ -80,23 +80,23 @@ export function globalsOf(cmd: Command, io: CliIO): Globals {
  * Loads the kubeconfig the way kubectl finds it (flag, $KUBECONFIG, ~/.kube/config), then
  * falls back to the dev environment's, so `flotilla dev up` is all a newcomer needs.
  */
-export function loadKubeConfig(g: Pick<Globals, 'kubeconfig' | 'context'>, io: CliIO): KubeConfig {
-  const kc = new KubeConfig();
+export function loadKubeConfig(g: Pick<Globals, 'kubeconfig' | 'context'>, io: CliIO): Kubeconfig {
+  let kc: Kubeconfig | undefined;
   const envPath = io.env['KUBECONFIG'];
   const home = path.join(os.homedir(), '.kube', 'config');
   const dev = path.resolve(io.cwd, DEV_DIR, 'kubeconfig');
   try {
     if (g.kubeconfig) {
       if (!existsSync(g.kubeconfig)) throw new CliError(`kubeconfig ${g.kubeconfig} does not exist`);
-      kc.loadFromFile(g.kubeconfig);
+      kc = Kubeconfig.fromFile(g.kubeconfig);
     } else if (envPath) {
       const files = envPath.split(path.delimiter).filter((f) => f && existsSync(f));
       if (files.length === 0) throw new CliError(`no kubeconfig file found in KUBECONFIG=${envPath}`);
-      kc.loadFromFile(files[0] as string);
+      kc = Kubeconfig.fromFile(files[0] as string);
     } else if (existsSync(home)) {
-      kc.loadFromFile(home);
+      kc = Kubeconfig.fromFile(home);
     } else if (existsSync(dev)) {
-      kc.loadFromFile(dev);
+      kc = Kubeconfig.fromFile(dev);
     } else {
       throw new CliError('no kubeconfig found: pass --kubeconfig, set KUBECONFIG, or start a local cluster with `flotilla dev up`');
     }
@@ -104,11 +104,12 @@ export function loadKubeConfig(g: Pick<Globals, 'kubeconfig' | 'context'>, io: C
     if (e instanceof CliError) throw e;
     throw new CliError(`cannot load the kubeconfig: ${e instanceof Error ? e.message : String(e)}`);
   }
+  if (!kc) throw new CliError('no kubeconfig found');
   if (g.context) {
-    if (!kc.getContextObject(g.context)) throw new CliError(`context "${g.context}" does not exist in the kubeconfig`);
-    kc.setCurrentContext(g.context);
+    if (!kc.hasContext(g.context)) throw new CliError(`context "${g.context}" does not exist in the kubeconfig`);
+    kc.useContext(g.context);
   }
-  if (!kc.getCurrentCluster()) throw new CliError('the kubeconfig has no current cluster');
+  if (!kc.cluster()) throw new CliError('the kubeconfig has no current cluster');
   return kc;
 }
 

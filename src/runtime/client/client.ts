@@ -1,5 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { Transport, type Impersonation } from './transport.ts';
+import { Kubeconfig, accessFromClientNode, type ClientNodeKubeConfig, type ClusterAccess } from './kubeconfig.ts';
 import { RestMapper, resourcePath, type ResourceInfo } from './discovery.ts';
 import { ApiError, isNotFound } from './errors.ts';
 import type { KubeObject, ObjectList, ObjectRef } from './objects.ts';
@@ -41,15 +41,17 @@ export class KubeClient {
     this.mapper = mapper ?? new RestMapper(transport);
   }
 
-  static fromKubeConfig(kc: KubeConfig, opts: { qps?: number; burst?: number } = {}): KubeClient {
-    return new KubeClient(new Transport(kc, { qps: opts.qps ?? 50, burst: opts.burst ?? 300 }));
+  static fromAccess(access: ClusterAccess, opts: { qps?: number; burst?: number } = {}): KubeClient {
+    return new KubeClient(new Transport(access, { qps: opts.qps ?? 50, burst: opts.burst ?? 300 }));
+  }
+
+  /** From our own kubeconfig reader, or from client-node's KubeConfig. */
+  static fromKubeConfig(kc: Kubeconfig | ClientNodeKubeConfig, opts: { qps?: number; burst?: number } = {}): KubeClient {
+    return KubeClient.fromAccess(kc instanceof Kubeconfig ? kc.access() : accessFromClientNode(kc), opts);
   }
 
   static fromFile(path: string, opts: { qps?: number; burst?: number; context?: string } = {}): KubeClient {
-    const kc = new KubeConfig();
-    kc.loadFromFile(path);
-    if (opts.context) kc.setCurrentContext(opts.context);
-    return KubeClient.fromKubeConfig(kc, opts);
+    return KubeClient.fromKubeConfig(Kubeconfig.fromFile(path, opts.context), opts);
   }
 
   /** A client that acts as `who` (impersonation); it shares discovery and the rate budget. */

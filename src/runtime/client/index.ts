@@ -4,3 +4,4 @@ export * from './objects.ts';
 export { Transport, type Impersonation, type RequestOptions } from './transport.ts';
 export { RestMapper, resourcePath, type ResourceInfo } from './discovery.ts';
 export { TokenBucket } from './ratelimit.ts';
+export { Kubeconfig, inClusterAccess, accessFromClientNode, type ClusterAccess } from './kubeconfig.ts';

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { KubeConfig } from '@kubernetes/client-node';
 import { ApiError } from './errors.ts';
+import type { ClusterAccess } from './kubeconfig.ts';
 import { TokenBucket } from './ratelimit.ts';
 
 export interface RequestOptions {
@@ -27,23 +27,21 @@ export interface Impersonation {
  */
 export class Transport {
   readonly server: URL;
-  private readonly kc: KubeConfig;
+  private readonly access: ClusterAccess;
   private agent: http.Agent | undefined;
   private readonly bucket: TokenBucket;
   private readonly impersonation: Impersonation | undefined;
 
-  constructor(kc: KubeConfig, opts: { qps: number; burst: number; impersonate?: Impersonation; bucket?: TokenBucket }) {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.kc = kc;
-    this.server = new URL(cluster.server);
+  constructor(access: ClusterAccess, opts: { qps: number; burst: number; impersonate?: Impersonation; bucket?: TokenBucket }) {
+    this.access = access;
+    this.server = new URL(access.server);
     this.bucket = opts.bucket ?? new TokenBucket(opts.qps, opts.burst);
     this.impersonation = opts.impersonate;
   }
 
   /** A transport for the same cluster that acts as another identity, sharing the rate budget. */
   impersonating(who: Impersonation): Transport {
-    return new Transport(this.kc, { qps: 0, burst: 0, impersonate: who, bucket: this.bucket });
+    return new Transport(this.access, { qps: 0, burst: 0, impersonate: who, bucket: this.bucket });
   }
 
   get impersonatedUser(): string | undefined {
@@ -51,24 +49,19 @@ export class Transport {
   }
 
   private async prepare(): Promise<{ headers: Record<string, string>; agent: http.Agent }> {
-    const opts: https.RequestOptions & { headers: Record<string, string> } = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers)) if (typeof v === 'string') headers[k] = v;
-    if (opts.auth) headers['Authorization'] = 'Basic ' + Buffer.from(opts.auth).toString('base64');
-    if (this.impersonation) {
-      headers['Impersonate-User'] = this.impersonation.user;
-    }
+    const headers = await this.access.headers();
+    if (this.impersonation) headers['Impersonate-User'] = this.impersonation.user;
     if (!this.agent) {
+      const tls = this.access.tls;
       this.agent =
         this.server.protocol === 'https:'
           ? new https.Agent({
               keepAlive: true,
               maxSockets: 32,
-              ...(opts.ca !== undefined ? { ca: opts.ca } : {}),
-              ...(opts.cert !== undefined ? { cert: opts.cert } : {}),
-              ...(opts.key !== undefined ? { key: opts.key } : {}),
-              ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+              ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+              ...(tls.cert !== undefined ? { cert: tls.cert } : {}),
+              ...(tls.key !== undefined ? { key: tls.key } : {}),
+              ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
             })
           : new http.Agent({ keepAlive: true, maxSockets: 32 });
     }

@@ -27,6 +27,15 @@ export interface ApplyCall {
   identity: string;
 }
 
+export interface ApplyOutcome {
+  entries: InventoryEntry[];
+  /** Change-set lines of what changed. */
+  changeSet: string[];
+  changed: boolean;
+  /** The full result: per-object actions and request statistics. */
+  result: ApplyResult;
+}
+
 export class SsaApplier {
   private readonly caches = new Map<string, AppliedCache>();
 
@@ -40,7 +49,7 @@ export class SsaApplier {
   }
 
   /** Applies in stages; returns the new inventory and Flux's change-set lines. Throws ApplyError. */
-  async apply(client: KubeClient, objects: readonly KubeObject[], call: ApplyCall): Promise<{ entries: InventoryEntry[]; changeSet: string[]; changed: boolean; result: ApplyResult }> {
+  async apply(client: KubeClient, objects: readonly KubeObject[], call: ApplyCall): Promise<ApplyOutcome> {
     const cache = this.cacheFor(call.ownerLabels, call.identity);
     const applyOpts: ApplyAllOptions = {
       fieldManager: this.opts.fieldManager,

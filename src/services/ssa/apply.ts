@@ -12,10 +12,10 @@
 import type { KubeClient } from '../../runtime/client/client.ts';
 import { isApiError } from '../../runtime/client/errors.ts';
 import { describeRef, type KubeObject, type ObjectRef } from '../../runtime/client/objects.ts';
-import { AppliedCache, canonicalJson, desiredHash } from './applied-cache.ts';
+import { canonicalJson, desiredHash, type AppliedCache } from './applied-cache.ts';
 import { changeSetEntry, changeSetLines, hasChanged, inventoryOf, type Action, type ChangeSetEntry } from './changeset.ts';
 import { mapLimit, sleep } from './concurrency.ts';
-import { ApplyError, immutableFields, objectFailure, type ObjectFailure } from './errors.ts';
+import { ApplyError, immutableFields, manifestFailure, objectFailure, type ObjectFailure, type Operation } from './errors.ts';
 import { checkHealth } from './health.ts';
 import { idOf, type InventoryEntry } from './inventory.ts';
 import { listingMetadataSource, type LiveMetadataSource, type LiveState } from './live.ts';
@@ -23,9 +23,11 @@ import { cleanupPatch, fluxCleanup, type CleanupOptions } from './managed-fields
 import { anyInMetadata, normalizeForApply } from './normalize.ts';
 import { compareForApply, STAGES, stageOf, type Stage } from './order.ts';
 
-export type SsaPolicy = 'Override' | 'Merge' | 'IfNotPresent' | 'Ignore';
-
-/** `dryRun`: Flux's check (GET, dry-run apply, compare, apply on drift). `apply`: apply and compare resourceVersions. */
+/**
+ * `dryRun`: Flux's check (live object, dry-run apply, compare, apply on drift; a stage the
+ * server refuses any object of is not applied at all). `apply`: apply at once, one request
+ * per object, and tell configured from unchanged by resourceVersion and generation.
+ */
 export type DriftCheck = 'dryRun' | 'apply';
 
 export interface ApplyAllOptions {
@@ -86,9 +88,13 @@ interface Item {
   id: string;
   hash: string;
   live?: KubeObject;
+  /** The whole live object, when a list fetched it for the dry-run comparison. */
+  full?: KubeObject;
   action?: Action;
   /** In `dryRun` mode: drifted, waiting for the apply phase. */
   needsApply?: boolean;
+  /** In `dryRun` mode: an immutable field changed and force allows deleting the old object. */
+  needsRecreate?: boolean;
 }
 
 const DEFAULT_GROUP = 'kustomize.toolkit.fluxcd.io';
@@ -161,7 +167,7 @@ class StageRun {
     return this.opts.force === true || anyInMetadata(item.desired, this.selector('force', 'enabled')) || anyInMetadata(item.live, this.selector('force', 'enabled'));
   }
 
-  private fail(item: Item, op: Parameters<typeof objectFailure>[1], e: unknown): void {
+  private fail(item: Item, op: Operation, e: unknown): void {
     this.failures.push(objectFailure(item.ref, op, e));
     this.opts.cache?.delete(item.id);
   }
@@ -201,22 +207,30 @@ class StageRun {
     delete item.live;
   }
 
-  /** An immutable-field refusal: recreate when force allows it, otherwise a failure that says how to allow it. */
-  private async onImmutable(item: Item, e: unknown, fields: string[]): Promise<boolean> {
-    if (!item.live || !this.forceAllowed(item)) {
-      const which = fields.length ? `immutable field${fields.length > 1 ? 's' : ''} ${fields.join(', ')}` : 'an immutable field';
-      const failure = objectFailure(item.ref, this.opts.driftCheck === 'apply' ? 'apply' : 'dry-run', e);
-      failure.message += `; the change touches ${which}: enable force or annotate the object with ${this.group}/force: enabled to recreate it`;
-      this.failures.push(failure);
-      this.opts.cache?.delete(item.id);
-      return false;
-    }
+  /** An immutable-field refusal: true when force allows recreating the object, otherwise a failure that says how to allow it. */
+  private mayRecreate(item: Item, e: unknown, fields: string[]): boolean {
+    if (item.live && this.forceAllowed(item)) return true;
+    const which = fields.length ? `immutable field${fields.length > 1 ? 's' : ''} ${fields.join(', ')}` : 'an immutable field';
+    const failure = objectFailure(item.ref, this.opts.driftCheck === 'apply' ? 'apply' : 'dry-run', e);
+    failure.message += `; the change touches ${which}: enable force or annotate the object with ${this.group}/force: enabled to recreate it`;
+    this.failures.push(failure);
+    this.opts.cache?.delete(item.id);
+    return false;
+  }
+
+  /** Recreates (delete, wait, apply); the action is `created`, as in Flux. */
+  private async recreateAndApply(item: Item): Promise<void> {
+    delete item.action;
     try {
       await this.recreate(item);
-      return true;
-    } catch (err) {
-      this.fail(item, 'recreate', err);
-      return false;
+    } catch (e) {
+      return this.fail(item, 'recreate', e);
+    }
+    try {
+      this.remember(item, await this.applyRequest(item, false));
+      item.action = 'created';
+    } catch (e) {
+      this.fail(item, 'apply', e);
     }
   }
 
@@ -239,12 +253,8 @@ class StageRun {
     } catch (e) {
       const fields = immutableFields(e);
       if (!fields) return this.fail(item, 'apply', e);
-      if (!(await this.onImmutable(item, e, fields))) return;
-      try {
-        result = await this.applyRequest(item, false);
-      } catch (err) {
-        return this.fail(item, 'apply', err);
-      }
+      if (this.mayRecreate(item, e, fields)) await this.recreateAndApply(item);
+      return;
     }
     item.action = !item.live ? 'created' : patched || wasConfigured(item.live, result) ? 'configured' : 'unchanged';
     this.remember(item, result);
@@ -259,7 +269,7 @@ class StageRun {
       return this.fail(item, 'cleanup', e);
     }
     // the cleanup patch answered with the whole object already
-    let full: KubeObject | undefined = patched ? item.live : undefined;
+    let full: KubeObject | undefined = patched ? item.live : item.full;
     if (item.live && !full) {
       try {
         this.stats.gets++;
@@ -275,13 +285,13 @@ class StageRun {
     } catch (e) {
       const fields = immutableFields(e);
       if (!fields) return this.fail(item, 'dry-run', e);
-      if (!(await this.onImmutable(item, e, fields))) return;
-      full = undefined;
-      try {
-        dry = await this.applyRequest(item, true);
-      } catch (err) {
-        return this.fail(item, 'dry-run', err);
+      if (this.mayRecreate(item, e, fields)) {
+        // deleted only in the apply phase, so a refused stage never loses the old object
+        item.action = 'created';
+        item.needsApply = true;
+        item.needsRecreate = true;
       }
+      return;
     }
     if (!full) {
       item.action = 'created';
@@ -297,6 +307,7 @@ class StageRun {
 
   /** `dryRun` mode, second phase. */
   async applyChecked(item: Item): Promise<void> {
+    if (item.needsRecreate) return this.recreateAndApply(item);
     try {
       this.remember(item, await this.applyRequest(item, false));
     } catch (e) {
@@ -309,7 +320,7 @@ class StageRun {
 /** Normalises an object and resolves its scope through discovery; a failure when the kind is unknown or the namespace missing. */
 async function prepare(client: KubeClient, obj: KubeObject, opts: ApplyAllOptions): Promise<Item | ObjectFailure> {
   if (!obj.metadata.name) {
-    return { ref: { apiVersion: obj.apiVersion, kind: obj.kind, name: '' }, message: `${obj.kind} without metadata.name cannot be applied`, forbidden: false, cause: undefined };
+    return manifestFailure({ apiVersion: obj.apiVersion, kind: obj.kind, name: '' }, `${obj.kind} without metadata.name cannot be applied`);
   }
   const desired = normalizeForApply(obj, opts.ownerLabels);
   const ns = desired.metadata.namespace || undefined;
@@ -327,7 +338,7 @@ async function prepare(client: KubeClient, obj: KubeObject, opts: ApplyAllOption
     delete desired.metadata.namespace;
     ref.namespace = undefined;
   } else if (!ns) {
-    return { ref, message: `${ref.kind}/${ref.name} namespace not specified: set metadata.namespace or a target namespace`, forbidden: false, cause: undefined };
+    return manifestFailure(ref, `${ref.kind}/${ref.name} namespace not specified: set metadata.namespace or a target namespace`);
   }
   return { desired, ref, id: idOf(ref), hash: desiredHash(desired, opts.fieldManager) };
 }
@@ -349,7 +360,7 @@ export async function applyAll(client: KubeClient, objects: readonly KubeObject[
   const malformed = objects.filter((o) => typeof o.apiVersion !== 'string' || typeof o.kind !== 'string' || typeof o.metadata !== 'object' || o.metadata === null);
   if (malformed.length) {
     throw new ApplyError(
-      malformed.map((o) => ({ ref: { apiVersion: String(o.apiVersion), kind: String(o.kind), name: '' }, message: 'an object without apiVersion, kind or metadata cannot be applied', forbidden: false, cause: undefined })),
+      malformed.map((o) => manifestFailure({ apiVersion: String(o.apiVersion), kind: String(o.kind), name: '' }, 'an object without apiVersion, kind or metadata cannot be applied')),
       changeSet,
     );
   }
@@ -364,7 +375,7 @@ export async function applyAll(client: KubeClient, objects: readonly KubeObject[
     const failures = prepared.filter(isFailure);
     const unique = new Map<string, Item>();
     for (const item of prepared.filter((x): x is Item => !isFailure(x))) {
-      if (unique.has(item.id)) failures.push({ ref: item.ref, message: `${describeRef(item.ref)} is defined more than once`, forbidden: false, cause: undefined });
+      if (unique.has(item.id)) failures.push(manifestFailure(item.ref, `${describeRef(item.ref)} is defined more than once`));
       unique.set(item.id, item);
     }
     if (failures.length) throw new ApplyError(failures, changeSet);
@@ -434,6 +445,7 @@ async function runStage(client: KubeClient, run: StageRun, items: Item[], opts: 
     await mapLimit(work, concurrency, (item) => run.applyDirect(item));
     return;
   }
+  await prefetchLive(client, work, opts, stats, concurrency);
   await mapLimit(work, concurrency, (item) => run.dryRunCheck(item));
   // like Flux, a stage with an object the server refuses is not applied at all
   if (run.failures.length) {
@@ -445,6 +457,44 @@ async function runStage(client: KubeClient, run: StageRun, items: Item[], opts: 
     concurrency,
     (item) => run.applyChecked(item),
   );
+}
+
+/** Groups this large fetch their live objects with one labelled list instead of a GET each. */
+const FULL_LIST_MIN = 8;
+
+/**
+ * The dry-run comparison needs whole live objects; fetch them per kind and namespace with
+ * the owner-label selector. Objects the list misses (not labelled yet) are fetched one by
+ * one later; a failed list (a tenant may not list) only costs that fallback.
+ */
+async function prefetchLive(client: KubeClient, work: readonly Item[], opts: ApplyAllOptions, stats: ApplyStats, concurrency: number): Promise<void> {
+  const selector = Object.entries(opts.ownerLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  if (!selector) return;
+  const groups = new Map<string, Item[]>();
+  for (const item of work) {
+    if (!item.live) continue;
+    const key = `${item.ref.apiVersion}\0${item.ref.kind}\0${item.ref.namespace ?? ''}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(item);
+  }
+  const big = [...groups.values()].filter((g) => g.length >= FULL_LIST_MIN);
+  await mapLimit(big, concurrency, async (group) => {
+    const first = group[0] as Item;
+    try {
+      stats.lists++;
+      const list = await client.list(first.ref.apiVersion, first.ref.kind, { namespace: first.ref.namespace, labelSelector: selector });
+      const byName = new Map(list.items.map((o) => [o.metadata.name, o]));
+      for (const item of group) {
+        const obj = byName.get(item.ref.name);
+        if (obj) item.full = obj;
+      }
+    } catch {
+      // fall back to a GET per object
+    }
+  });
 }
 
 async function waitForStage(client: KubeClient, items: Item[], opts: ApplyAllOptions, stats: ApplyStats, changeSet: ChangeSetEntry[]): Promise<void> {
@@ -460,7 +510,7 @@ async function waitForStage(client: KubeClient, items: Item[], opts: ApplyAllOpt
   if (!report.healthy) {
     const failures = report.results
       .filter((r) => r.status !== 'Current')
-      .map((r): ObjectFailure => ({ ref: r.ref, message: `${r.subject} is not ready after apply: status '${r.status}': ${r.message}`, forbidden: false, cause: undefined }));
+      .map((r) => manifestFailure(r.ref, `${r.subject} is not ready after apply: status '${r.status}': ${r.message}`));
     throw new ApplyError(failures, changeSet);
   }
 }

@@ -71,6 +71,11 @@ export function immutableFields(e: unknown): string[] | undefined {
   return IMMUTABLE.test(e.message) ? [] : undefined;
 }
 
+/** A failure found before any request: the manifest itself is at fault. */
+export function manifestFailure(ref: ObjectRef, message: string): ObjectFailure {
+  return { ref, message, forbidden: false, cause: undefined };
+}
+
 export function objectFailure(ref: ObjectRef, op: Operation, e: unknown): ObjectFailure {
   const subject = describeRef(ref);
   const forbidden = isApiError(e) && e.statusCode === 403;

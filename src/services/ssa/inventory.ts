@@ -74,7 +74,9 @@ export function entryOf(ref: ObjectRef): InventoryEntry {
 }
 
 /** Inventory entries of objects (or references), in apply order, without duplicates. */
-export function entriesOf(objects: ReadonlyArray<ObjectRef | { apiVersion: string; kind: string; metadata: { name: string; namespace?: string | undefined } }>): InventoryEntry[] {
+type Identified = ObjectRef | { apiVersion: string; kind: string; metadata: { name: string; namespace?: string | undefined } };
+
+export function entriesOf(objects: readonly Identified[]): InventoryEntry[] {
   const refs = objects.map((o) =>
     'metadata' in o ? { apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace || undefined } : o,
   );

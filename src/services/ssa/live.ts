@@ -32,9 +32,15 @@ function selectorOf(labels: Record<string, string>): string | undefined {
   return parts.length ? parts.join(',') : undefined;
 }
 
+export interface LookupOptions {
+  ownerLabels: Record<string, string>;
+  concurrency: number;
+  stats: LookupStats;
+}
+
 /** Where the live metadata comes from. The default lists; an informer-backed one needs no request at all. */
 export interface LiveMetadataSource {
-  lookup(client: KubeClient, targets: readonly LiveLookup[], opts: { ownerLabels: Record<string, string>; concurrency: number; stats: LookupStats }): Promise<Map<string, LiveState>>;
+  lookup(client: KubeClient, targets: readonly LiveLookup[], opts: LookupOptions): Promise<Map<string, LiveState>>;
 }
 
 export const listingMetadataSource: LiveMetadataSource = {

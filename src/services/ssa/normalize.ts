@@ -100,7 +100,9 @@ export function normalizeForApply(obj: KubeObject, labels: Record<string, string
 }
 
 /** Flux's metadata selector: a label or an annotation equal to the value, ignoring case. */
-export function anyInMetadata(obj: { metadata: { labels?: Record<string, string> | undefined; annotations?: Record<string, string> | undefined } } | undefined, selector: Record<string, string>): boolean {
+type Labelled = { metadata: { labels?: Record<string, string> | undefined; annotations?: Record<string, string> | undefined } };
+
+export function anyInMetadata(obj: Labelled | undefined, selector: Record<string, string>): boolean {
   if (!obj) return false;
   const labels = obj.metadata.labels ?? {};
   const annotations = obj.metadata.annotations ?? {};

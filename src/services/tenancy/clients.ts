@@ -1,5 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../runtime/client/client.ts';
+import { Kubeconfig } from '../../runtime/client/kubeconfig.ts';
 import { StallingError } from '../../runtime/errors.ts';
 import { readSecret } from '../secrets/read.ts';
 
@@ -62,26 +62,24 @@ export class ClientFactory {
     return { client: this.base.impersonate({ user }), identity: user, remote: false, close: () => undefined };
   }
 
-  private async remoteKubeConfig(namespace: string, ref: { name: string; key?: string }, reason: string): Promise<KubeConfig> {
+  private async remoteKubeConfig(namespace: string, ref: { name: string; key?: string }, reason: string): Promise<Kubeconfig> {
     const data = await readSecret(this.base, namespace, ref.name, reason, 'spec.kubeConfig.secretRef');
     const key = ref.key ?? (data['value'] !== undefined ? 'value' : 'value.yaml');
     const text = data[key];
     if (text === undefined) {
       throw new StallingError(reason, `secret '${namespace}/${ref.name}' has no key '${key}' holding a kubeconfig (spec.kubeConfig.secretRef)`);
     }
-    const kc = new KubeConfig();
+    let kc: Kubeconfig;
     try {
-      kc.loadFromString(text);
+      kc = Kubeconfig.fromString(text);
     } catch (e) {
       throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' is not valid: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
-    for (const u of kc.users) {
-      // an exec plugin or auth provider would run a program named by a tenant inside the operator
-      if (u.exec || u.authProvider) {
-        throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' uses an exec or auth-provider plugin, which is not allowed; use a token or client certificate`);
-      }
+    // an exec plugin or auth provider would run a program named by a tenant inside the operator
+    if (kc.usesPlugins()) {
+      throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' uses an exec or auth-provider plugin, which is not allowed; use a token or client certificate`);
     }
-    if (!kc.getCurrentCluster()) throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' has no current context`);
+    if (!kc.cluster()) throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' has no current context`);
     return kc;
   }
 }
