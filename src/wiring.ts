@@ -63,6 +63,7 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
         client: services.client,
         store: services.store,
         clients,
+        defaultServiceAccount: cfg.defaultServiceAccount,
         applier: new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 4, healthPollMs: 2000 }),
         kubectl: cfg.tools.kubectl,
         noRemoteBases: cfg.noRemoteBases,

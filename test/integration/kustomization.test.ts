@@ -264,3 +264,20 @@ test('deleting a Kustomization with prune deletes what it applied; Bucket source
   const failed = await waitKs('bucket', 'False');
   assert.match(readyOf(failed)!.message, /Bucket.*not supported/);
 });
+
+test('offboarding: when the tenant service account is gone, deleting the Kustomization does not hang', async () => {
+  const c = cluster.get().client;
+  await c.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'leaving', namespace: ns } });
+  await c.apply(
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'leaving-edit', namespace: ns }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'ServiceAccount', name: 'leaving', namespace: ns }] },
+    { fieldManager: 'test' },
+  );
+  await createRepo(root, 'leaving', files({ 'deploy/x.yaml': cm('leaving-obj') }));
+  await gitRepo('leaving');
+  await kustomization('leaving', { path: './deploy', serviceAccountName: 'leaving' });
+  await waitKs('leaving', 'True');
+  await c.delete({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: 'leaving' });
+  await c.delete(ksRef('leaving'));
+  await eventually(async () => (await c.get(ksRef('leaving'))) === undefined, 15_000, 'finalizer released');
+  assert.ok(await getCm('leaving-obj'), 'nothing was deleted without an identity to delete it as');
+});

@@ -63,7 +63,16 @@ export class FakeKubelet {
   }
 
   private async handle(pod: Pod): Promise<void> {
-    if (pod.metadata.deletionTimestamp) return;
+    if (pod.metadata.deletionTimestamp) {
+      // a kubelet confirms a graceful deletion once the containers stopped: at once, here
+      if (pod.spec?.nodeName === FAKE_NODE) {
+        const ns = encodeURIComponent(pod.metadata.namespace ?? 'default');
+        await this.client
+          .raw('DELETE', `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(pod.metadata.name)}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0 })
+          .catch(() => undefined);
+      }
+      return;
+    }
     const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
     if (this.inFlight.has(key)) return;
     const needsBinding = !pod.spec?.nodeName;

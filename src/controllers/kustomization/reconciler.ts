@@ -71,6 +71,14 @@ export function kustomizationReconciler(
       const del = policy === 'Delete' || policy === 'WaitForTermination' || (policy === 'MirrorPrune' && obj.spec.prune);
       const entries = ((obj.status?.['inventory'] as { entries?: InventoryEntry[] } | undefined)?.entries) ?? [];
       if (!del || !entries.length || obj.spec.suspend) return;
+      // A tenant being offboarded may lose its service account before its Kustomization:
+      // as Flux does, skip the garbage collection rather than retry a forbidden delete forever.
+      const sa = obj.spec.serviceAccountName ?? deps.defaultServiceAccount;
+      const ns = obj.metadata.namespace ?? 'default';
+      if (sa && !obj.spec.kubeConfig && !(await deps.client.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: sa }))) {
+        log.warn({ serviceAccount: `${ns}/${sa}` }, 'service account not found: skipping garbage collection of the deleted Kustomization');
+        return;
+      }
       const tenant = await clients.forTarget(
         { namespace: obj.metadata.namespace ?? 'default', serviceAccountName: obj.spec.serviceAccountName, kubeConfig: obj.spec.kubeConfig as never },
         Reason.ReconciliationFailed,

@@ -53,6 +53,8 @@ export interface Applier {
 
 export interface KustomizationDeps {
   applier: Applier;
+  /** `--default-service-account`, for the finalizer's check that the identity still exists. */
+  defaultServiceAccount?: string | undefined;
   client: KubeClient;
   store: ArtifactStore;
   clients: ClientFactory;
