@@ -141,7 +141,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         query: { labelSelector: this.options.labelSelector, fieldSelector: this.options.fieldSelector, limit: 500, continue: cont },
         ...(this.options.metadataOnly ? { accept: METADATA_ACCEPT } : {}),
       });
-      for (const it of page.items) items.push({ ...it, apiVersion: this.options.apiVersion, kind: this.options.kind });
+      for (const it of page.items ?? []) items.push({ ...it, apiVersion: this.options.apiVersion, kind: this.options.kind });
       cont = page.metadata.continue || undefined;
       rv = page.metadata.resourceVersion ?? rv;
     } while (cont);
