@@ -49,6 +49,8 @@ interface Running {
   queue: WorkQueue;
   primary: Informer<FluxObject>;
   pool?: WorkerPool;
+  /** Reconciles in progress, aborted when their object is deleted or its spec changes. */
+  inFlight: Map<string, AbortController>;
 }
 
 /**
@@ -109,9 +111,14 @@ export class Manager {
     // or deletion enqueue; our own status writes do not, or every reconcile would loop.
     primary.on('add', enqueue);
     primary.on('delete', enqueue);
+    const inFlight = new Map<string, AbortController>();
     primary.on('update', (o, old) => {
       if (!old || meaningfulChange(old, o)) enqueue(o);
+      if (old && (o.metadata.deletionTimestamp !== old.metadata.deletionTimestamp || o.metadata.generation !== old.metadata.generation)) {
+        inFlight.get(objectKey(o))?.abort();
+      }
     });
+    primary.on('delete', (o) => inFlight.get(objectKey(o))?.abort());
     controller.setup?.({
       client: this.opts.client,
       log: this.opts.log,
@@ -120,7 +127,7 @@ export class Manager {
       informer: (o) => this.informer(o),
       enqueue: (key) => queue.add(key),
     });
-    this.running.push({ controller: controller as unknown as Controller<FluxObject, unknown>, queue, primary: primary as unknown as Informer<FluxObject> });
+    this.running.push({ controller: controller as unknown as Controller<FluxObject, unknown>, queue, primary: primary as unknown as Informer<FluxObject>, inFlight });
   }
 
   private deps(component: string): ReconcileDeps {
@@ -160,8 +167,10 @@ export class Manager {
           if (!obj) return {};
           m.activeWorkers.inc({ controller: name });
           const end = m.reconcileTime.startTimer({ controller: name });
+          const abort = new AbortController();
+          r.inFlight.set(key, abort);
           try {
-            const out = await reconcileObject(deps, { dependencyRequeueMs: this.opts.dependencyRequeueMs ?? 30_000, ...def }, obj);
+            const out = await reconcileObject(deps, { dependencyRequeueMs: this.opts.dependencyRequeueMs ?? 30_000, ...def }, obj, abort.signal);
             m.reconcileTotal.inc({ controller: name, result: out.requeueAfterMs ? 'requeue_after' : 'success' });
             return out.requeueAfterMs !== undefined
               ? { requeueAfterMs: withJitter(out.requeueAfterMs, this.opts.jitterPercentage ?? 5) }
@@ -171,6 +180,7 @@ export class Manager {
             m.reconcileErrors.inc({ controller: name });
             throw e;
           } finally {
+            r.inFlight.delete(key);
             end();
             m.activeWorkers.dec({ controller: name });
           }

@@ -14,10 +14,9 @@ import type { KustomizationSpec } from '../../src/api/kustomize.v1.ts';
 import { report, type BenchResult } from './run.ts';
 
 const run = promisify(execFile);
-const APPS = 60;
 
-/** 60 apps × (ConfigMap, Service, Deployment with 0 replicas, ServiceAccount) in one namespace. */
-async function writeManifests(dir: string, ns: string): Promise<void> {
+/** `APPS` × (ConfigMap, ServiceAccount, Service, Deployment with 0 replicas) in one namespace. */
+async function writeManifests(dir: string, ns: string, APPS: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   const resources: string[] = [];
   for (let i = 0; i < APPS; i++) {
@@ -41,15 +40,20 @@ async function writeManifests(dir: string, ns: string): Promise<void> {
  * re-apply, against `kubectl apply --server-side -k` of the same directory.
  */
 export async function kustomizationBenches(results: BenchResult[]): Promise<void> {
+  for (const objects of (process.env['BENCH_OBJECTS'] ?? '1000,4000').split(',').map(Number)) await scenario(results, objects / 4);
+}
+
+async function scenario(results: BenchResult[], APPS: number): Promise<void> {
   const cp = await startControlPlane();
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-ks-'));
-  const client = KubeClient.fromFile(cp.kubeconfigPath);
+  // the operator's default client budget (Flux's --kube-api-qps 50, --kube-api-burst 300)
+  const client = KubeClient.fromFile(cp.kubeconfigPath, { qps: 50, burst: 300 });
   const kubectl = toolPaths().kubectl;
   try {
     await installCrds(client, crdsDir());
     for (const ns of ['bench-ours', 'bench-kubectl']) {
       await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      await writeManifests(path.join(work, ns), ns);
+      await writeManifests(path.join(work, ns), ns, APPS);
     }
     const applier = new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 8 });
     const spec = { interval: '10m', prune: true, path: './', sourceRef: { kind: 'GitRepository', name: 'x' } } as KustomizationSpec;

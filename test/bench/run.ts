@@ -13,6 +13,7 @@ import { ArtifactStore } from '../../src/services/artifacts/index.ts';
 import { CliGitClient } from '../../src/services/git/index.ts';
 import type { GitAuth } from '../../src/services/git/types.ts';
 import { commitFiles, createRepo, startGitHttpServer } from '../harness/git-server.ts';
+import { appsBenches } from './apps.ts';
 import { kustomizationBenches } from './kustomization.ts';
 
 const run = promisify(execFile);
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   const only = process.argv[2];
   if (!only || only === 'git') await gitBenches(results);
   if (!only || only === 'kustomization') await kustomizationBenches(results);
+  if (!only || only === 'apps') await appsBenches(results);
   const out = path.join(packageRoot(), 'bench', 'results.json');
   await mkdir(path.dirname(out), { recursive: true });
   await writeFile(out, JSON.stringify({ at: new Date().toISOString(), node: process.version, results }, null, 2));

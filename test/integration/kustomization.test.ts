@@ -281,3 +281,64 @@ test('offboarding: when the tenant service account is gone, deleting the Kustomi
   await eventually(async () => (await c.get(ksRef('leaving'))) === undefined, 15_000, 'finalizer released');
   assert.ok(await getCm('leaving-obj'), 'nothing was deleted without an identity to delete it as');
 });
+
+test('failure without prune: broken YAML, a missing source, a failing decryption', async () => {
+  await createRepo(root, 'fm', files({ 'deploy/one.yaml': cm('fm-one'), 'deploy/two.yaml': cm('fm-two') }));
+  await gitRepo('fm');
+  await kustomization('fm', { path: './deploy' });
+  await waitKs('fm', 'True');
+  const intact = async () => {
+    assert.ok(await getCm('fm-one'), 'fm-one kept');
+    assert.ok(await getCm('fm-two'), 'fm-two kept');
+  };
+
+  // broken YAML replacing one of the files
+  await commitFiles(root, 'fm', { 'deploy/two.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: [unclosed\n' }, { message: 'broken yaml' });
+  await reconcileNow('GitRepository', 'fm');
+  const broken = await waitKs('fm', 'False');
+  assert.equal(readyOf(broken)?.reason, 'BuildFailed');
+  await intact();
+
+  // a missing source
+  await kustomization('fm', { path: './deploy', repo: 'no-such-repo' });
+  // waiting for a source is not a terminal outcome: observedGeneration stays behind
+  const missing = await eventually(async () => {
+    const o = await cluster.get().client.get<Ks>(ksRef('fm'));
+    return readyOf(o)?.status === 'False' && /not found/.test(readyOf(o)!.message) ? o : undefined;
+  }, 30_000, 'missing source reported');
+  assert.equal(readyOf(missing)?.reason, 'ArtifactFailed');
+  await intact();
+
+  // a failing decryption: an encrypted Secret and the wrong key
+  const gen = async () => (await run('age-keygen', [])).stdout;
+  const right = await gen();
+  const wrong = await gen();
+  const recipient = right.match(/public key: (age1[0-9a-z]+)/)![1]!;
+  const enc = await encryptForTests(`apiVersion: v1\nkind: Secret\nmetadata:\n  name: fm-secret\n  namespace: ${ns}\nstringData:\n  k: v\n`, 'yaml', [recipient], { encryptedRegex: '^(data|stringData)$' } as never);
+  await commitFiles(root, 'fm', { 'deploy/two.yaml': cm('fm-two').replaceAll('NS', ns), 'deploy/secret.yaml': enc }, { message: 'add secret' });
+  await cluster.get().client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'wrong-key', namespace: ns }, stringData: { 'k.agekey': wrong.split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-'))! } } as KubeObject, { fieldManager: 'test' });
+  await kustomization('fm', { path: './deploy', decryption: { provider: 'sops', secretRef: { name: 'wrong-key' } } });
+  await reconcileNow('GitRepository', 'fm');
+  const undecryptable = await waitKs('fm', 'False', (o) => readyOf(o)?.reason === 'BuildFailed');
+  assert.ok(!/AGE-SECRET-KEY/.test(readyOf(undecryptable)!.message), 'no key material in the message');
+  await intact();
+});
+
+test('deleting a Kustomization during a long health wait cancels the wait', async () => {
+  const c = cluster.get().client;
+  const deploy = `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\n  namespace: NS\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      nodeSelector: {nowhere: "true"}\n      containers:\n        - name: c\n          image: busybox\n`;
+  await createRepo(root, 'slow', files({ 'deploy/d.yaml': deploy }));
+  await gitRepo('slow');
+  await c.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods-slow', namespace: ns }, spec: { hard: { pods: '0' } } } as KubeObject);
+  try {
+    await kustomization('slow', { path: './deploy', wait: true, timeout: '5m' });
+    await eventually(async () => (await c.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'slow' })) !== undefined, 20_000, 'applied');
+    await new Promise((r) => setTimeout(r, 500));
+    const t0 = Date.now();
+    await c.delete(ksRef('slow'));
+    await eventually(async () => (await c.get(ksRef('slow'))) === undefined, 20_000, 'deleted without waiting for the 5m health timeout');
+    assert.ok(Date.now() - t0 < 20_000);
+  } finally {
+    await c.delete({ apiVersion: 'v1', kind: 'ResourceQuota', namespace: ns, name: 'no-pods-slow' });
+  }
+});

@@ -24,6 +24,7 @@ export async function reconcileObject<O extends FluxObject, S>(
   deps: ReconcileDeps,
   def: ReconcilerDefinition<O, S>,
   obj: O,
+  signal: AbortSignal = new AbortController().signal,
 ): Promise<ReconcileOutcome> {
   const { kind } = def;
   const ns = obj.metadata.namespace ?? '';
@@ -64,6 +65,7 @@ export async function reconcileObject<O extends FluxObject, S>(
     status,
     state: def.newState(obj),
     log,
+    signal,
     condition: (type, st, reason, message) =>
       setCondition(status.conditions, { type, status: st, reason, message, observedGeneration: generation }, now()),
     clear: (type) => removeCondition(status.conditions, type),

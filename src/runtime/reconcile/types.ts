@@ -33,6 +33,8 @@ export interface StepContext<O extends FluxObject, S> {
   readonly status: FluxStatus & { conditions: Condition[] };
   readonly state: S;
   readonly log: Logger;
+  /** Aborted when the object is deleted or its spec changes mid-reconcile (long waits stop early). */
+  readonly signal: AbortSignal;
   /** Sets a kind-specific condition with the object's generation. */
   condition(type: string, status: ConditionStatus, reason: string, message: string): void;
   /** Removes a condition (a negative-polarity one such as FetchFailed, once fixed). */

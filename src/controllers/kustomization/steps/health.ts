@@ -23,7 +23,11 @@ export function healthStep(deps: KustomizationDeps): Step<KustomizationObject, K
       }
       const started = performance.now();
       const timeoutMs = durationOr(spec.timeout, durationOr(spec.interval, 5 * 60_000));
-      const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs);
+      const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs, ctx.signal);
+      if (res.canceled) {
+        // deleted or changed while we waited: the queue runs it again at once
+        throw new TransientError('HealthCheckCanceled', 'health check canceled: the Kustomization changed or is being deleted');
+      }
       if (!res.healthy) {
         ctx.condition(Cond.Healthy, 'False', Reason.HealthCheckFailed, res.message);
         throw new TransientError(Reason.HealthCheckFailed, res.message);

@@ -1,0 +1,97 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, startControlPlane } from '../../src/cli/dev/control-plane.ts';
+import { installCrds } from '../../src/cli/dev/crds.ts';
+import { createRepo, startGitHttpServer } from '../../src/cli/dev/git-server.ts';
+import { crdsDir, packageRoot } from '../../src/config/paths.ts';
+import { KubeClient } from '../../src/runtime/client/client.ts';
+import type { KubeObject } from '../../src/runtime/client/objects.ts';
+import { mapLimit } from '../../src/services/ssa/concurrency.ts';
+import { report, type BenchResult } from './run.ts';
+
+const NS = 'bench-apps';
+
+function appFiles(n: number): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (let i = 0; i < n; i++) {
+    const name = `app-${i}`;
+    files[`apps/${name}/resources.yaml`] = [
+      `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: ${NS}\ndata:\n  index: "${i}"\n`,
+      `apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: ${name}\n  namespace: ${NS}\n`,
+      `apiVersion: v1\nkind: Service\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  selector:\n    app: ${name}\n  ports:\n    - port: 80\n`,
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: ${name}\n  namespace: ${NS}\nspec:\n  replicas: 0\n  selector:\n    matchLabels:\n      app: ${name}\n  template:\n    metadata:\n      labels:\n        app: ${name}\n    spec:\n      containers:\n        - name: app\n          image: nginx:1.27\n`,
+    ].join('---\n');
+  }
+  return files;
+}
+
+/** Peak resident set of a process (VmHWM), in MiB. */
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/**
+ * S4: N apps, each its own GitRepository + Kustomization (4 objects, `wait: true`), all
+ * created at once against a running operator process: time until every Kustomization is
+ * Ready, and the operator's peak RSS. The goals (60 s, 250 MiB for 500 apps) are the baselines.
+ */
+async function appsScenario(results: BenchResult[], n: number): Promise<void> {
+  const cp = await startControlPlane();
+  const work = await mkdtemp(path.join(os.tmpdir(), 'bench-apps-'));
+  const git = await startGitHttpServer({ root: path.join(work, 'git') });
+  const client = KubeClient.fromFile(cp.kubeconfigPath, { qps: 0 });
+  const root = packageRoot();
+  const built = path.join(root, 'dist', 'cli.js');
+  const entry = existsSync(built) ? [built] : ['--import', 'tsx', path.join(root, 'src', 'cli.ts')];
+  let op: ReturnType<typeof spawn> | undefined;
+  try {
+    await installCrds(client, crdsDir());
+    await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    await createRepo(path.join(work, 'git'), 'apps', appFiles(n));
+    const [metrics, health, storage] = [await freePort(), await freePort(), await freePort()];
+    op = spawn(process.execPath, [
+      ...entry, 'operator', '--kubeconfig', cp.kubeconfigPath, '--storage-path', path.join(work, 'store'),
+      '--storage-addr', `127.0.0.1:${storage}`, '--storage-adv-addr', `127.0.0.1:${storage}`,
+      '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--receiver-addr', '127.0.0.1:0',
+      '--concurrent', '10', '--log-level', 'error',
+    ], { stdio: 'ignore', env: { ...process.env, RUNTIME_NAMESPACE: NS } });
+    const t0 = performance.now();
+    await mapLimit([...Array(n).keys()], 16, async (i) => {
+      const name = `app-${i}`;
+      await client.create({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name, namespace: NS }, spec: { interval: '10m', url: git.url('apps'), ref: { branch: 'main' } } } as KubeObject);
+      await client.create({
+        apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
+        kind: 'Kustomization',
+        metadata: { name, namespace: NS },
+        spec: { interval: '10m', prune: true, wait: true, timeout: '2m', path: `./apps/${name}`, sourceRef: { kind: 'GitRepository', name } },
+      } as KubeObject);
+    });
+    const deadline = Date.now() + 600_000;
+    for (;;) {
+      const list = await client.list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', { namespace: NS });
+      const ready = list.items.filter((k) => k.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      if (ready === n) break;
+      if (Date.now() > deadline) throw new Error(`only ${ready} of ${n} Kustomizations Ready after 600 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const rss = op.pid ? await peakRssMiB(op.pid) : NaN;
+    report(results, { name: `apps-${n}-to-ready`, value: seconds, unit: 's', baseline: 'goal for 500 apps', baselineValue: 60 });
+    report(results, { name: `apps-${n}-operator-peak-rss`, value: rss, unit: 'MiB', baseline: 'goal', baselineValue: 250 });
+  } finally {
+    op?.kill('SIGTERM');
+    await git.close();
+    client.close();
+    await cp.stop();
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export async function appsBenches(results: BenchResult[]): Promise<void> {
+  for (const n of (process.env['BENCH_APPS'] ?? '100,500').split(',').map(Number)) await appsScenario(results, n);
+}
