@@ -11,6 +11,7 @@ import { ArtifactStore, startArtifactServer } from './services/artifacts/index.t
 import { CliGitClient } from './services/git/index.ts';
 import type { GitClient } from './services/git/types.ts';
 import { SsaApplier } from './services/ssa/index.ts';
+import { BuildCache } from './services/kustomize/pipeline.ts';
 import { ClientFactory } from './services/tenancy/clients.ts';
 
 /** The shared services every controller receives (artifact store, git, kustomize, sops, tenancy). */
@@ -64,6 +65,7 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
         store: services.store,
         clients,
         defaultServiceAccount: cfg.defaultServiceAccount,
+        buildCache: new BuildCache(),
         applier: new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 4, healthPollMs: 2000 }),
         kubectl: cfg.tools.kubectl,
         noRemoteBases: cfg.noRemoteBases,

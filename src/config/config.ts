@@ -40,6 +40,9 @@ export interface OperatorConfig {
   searchPath: string;
 }
 
+export const DEFAULT_QPS = 500;
+export const DEFAULT_BURST = 1000;
+
 /** Raw flag values as commander hands them over (strings and booleans). */
 export type RawOptions = Record<string, string | boolean | undefined>;
 
@@ -87,8 +90,11 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
     kubeconfig: str(raw['kubeconfig']) ?? env['KUBECONFIG']?.split(':')[0] ?? defaultKubeconfig(env),
     inCluster: env['KUBERNETES_SERVICE_HOST'] ? { host: env['KUBERNETES_SERVICE_HOST'], port: env['KUBERNETES_SERVICE_PORT'] ?? '443' } : undefined,
     kubeContext: str(raw['context']),
-    kubeApiQps: num('kube-api-qps', raw['kubeApiQps'], 50),
-    kubeApiBurst: num('kube-api-burst', raw['kubeApiBurst'], 300),
+    // Flux gives each controller 50/300; one Flotilla process runs them all, and large
+    // first applies are bound by this budget (the API server's priority and fairness
+    // still protects it), so the default is higher
+    kubeApiQps: num('kube-api-qps', raw['kubeApiQps'], DEFAULT_QPS),
+    kubeApiBurst: num('kube-api-burst', raw['kubeApiBurst'], DEFAULT_BURST),
     concurrent: Math.max(1, num('concurrent', raw['concurrent'], 4)),
     requeueDependencyMs: dur('requeue-dependency', raw['requeueDependency'], 30_000),
     minRetryDelayMs: dur('min-retry-delay', raw['minRetryDelay'], 750),
@@ -161,8 +167,8 @@ export function normalizeSwitches(argv: readonly string[]): string[] {
 export const OPERATOR_FLAGS: ReadonlyArray<{ flag: string; help: string; default?: string }> = [
   { flag: '--kubeconfig <path>', help: 'kubeconfig file (default: in-cluster or $KUBECONFIG)' },
   { flag: '--context <name>', help: 'kubeconfig context' },
-  { flag: '--kube-api-qps <n>', help: 'client-side requests per second to the API server', default: '50' },
-  { flag: '--kube-api-burst <n>', help: 'client-side request burst to the API server', default: '300' },
+  { flag: '--kube-api-qps <n>', help: 'client-side requests per second to the API server', default: '500' },
+  { flag: '--kube-api-burst <n>', help: 'client-side request burst to the API server', default: '1000' },
   { flag: '--concurrent <n>', help: 'concurrent reconciles per controller', default: '4' },
   { flag: '--requeue-dependency <duration>', help: 'requeue interval for objects waiting on dependencies', default: '30s' },
   { flag: '--min-retry-delay <duration>', help: 'first back-off delay after a failed reconcile', default: '750ms' },

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startControlPlane } from '../../src/cli/dev/control-plane.ts';
 import { installCrds } from '../../src/cli/dev/crds.ts';
-import { toolPaths } from '../../src/config/config.ts';
+import { DEFAULT_BURST, DEFAULT_QPS, toolPaths } from '../../src/config/config.ts';
 import { crdsDir } from '../../src/config/paths.ts';
 import { KubeClient } from '../../src/runtime/client/client.ts';
-import { buildKustomization } from '../../src/services/kustomize/pipeline.ts';
+import { BuildCache, buildCacheKey, buildKustomization } from '../../src/services/kustomize/pipeline.ts';
 import { SsaApplier } from '../../src/services/ssa/index.ts';
 import type { KustomizationSpec } from '../../src/api/kustomize.v1.ts';
 import { report, type BenchResult } from './run.ts';
@@ -46,8 +46,8 @@ export async function kustomizationBenches(results: BenchResult[]): Promise<void
 async function scenario(results: BenchResult[], APPS: number): Promise<void> {
   const cp = await startControlPlane();
   const work = await mkdtemp(path.join(os.tmpdir(), 'bench-ks-'));
-  // the operator's default client budget (Flux's --kube-api-qps 50, --kube-api-burst 300)
-  const client = KubeClient.fromFile(cp.kubeconfigPath, { qps: 50, burst: 300 });
+  // the operator's default client budget (--kube-api-qps, --kube-api-burst)
+  const client = KubeClient.fromFile(cp.kubeconfigPath, { qps: DEFAULT_QPS, burst: DEFAULT_BURST });
   const kubectl = toolPaths().kubectl;
   try {
     await installCrds(client, crdsDir());
@@ -57,10 +57,13 @@ async function scenario(results: BenchResult[], APPS: number): Promise<void> {
     }
     const applier = new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 8 });
     const spec = { interval: '10m', prune: true, path: './', sourceRef: { kind: 'GitRepository', name: 'x' } } as KustomizationSpec;
+    // as in the operator: kustomize's output is cached by artifact digest and options
+    const cache = { store: new BuildCache(), key: buildCacheKey(`sha256:bench-${APPS}`, spec) };
     const reconcile = async (): Promise<number> => {
       const t = performance.now();
       const objects = await buildKustomization({
         root: path.join(work, 'bench-ours'),
+        cache,
         spec,
         namespace: 'bench-ours',
         client,

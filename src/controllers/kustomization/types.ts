@@ -1,6 +1,7 @@
 import type { KustomizationSpec } from '../../api/kustomize.v1.ts';
 import type { Artifact, ArtifactStore } from '../../services/artifacts/index.ts';
 import type { ClientFactory, TenantClient } from '../../services/tenancy/clients.ts';
+import type { BuildCache } from '../../services/kustomize/pipeline.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import type { FluxObject } from '../../runtime/reconcile/types.ts';
@@ -53,6 +54,7 @@ export interface Applier {
 
 export interface KustomizationDeps {
   applier: Applier;
+  buildCache: BuildCache;
   /** `--default-service-account`, for the finalizer's check that the identity still exists. */
   defaultServiceAccount?: string | undefined;
   client: KubeClient;

@@ -42,7 +42,7 @@ export class KubeClient {
   }
 
   static fromAccess(access: ClusterAccess, opts: { qps?: number; burst?: number } = {}): KubeClient {
-    return new KubeClient(new Transport(access, { qps: opts.qps ?? 50, burst: opts.burst ?? 300 }));
+    return new KubeClient(new Transport(access, { qps: opts.qps ?? 500, burst: opts.burst ?? 1000 }));
   }
 
   /** From our own kubeconfig reader, or from client-node's KubeConfig. */

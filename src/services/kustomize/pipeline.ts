@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KustomizationSpec } from '../../api/kustomize.v1.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import { isNotFound } from '../../runtime/client/errors.ts';
@@ -13,9 +14,43 @@ import { collectVars, substitute, type VarSource } from './substitute.ts';
 
 const BUILD_FAILED = 'BuildFailed';
 
+/**
+ * Kustomize output by artifact digest and build options (DESIGN §6: spawning is the
+ * expensive part of a build). Only builds without decryption are kept, and substitution
+ * and commonMetadata run on a copy each time, so cluster-side variables stay live.
+ */
+export class BuildCache {
+  private readonly entries = new Map<string, KubeObject[]>();
+  constructor(private readonly maxEntries = 512) {}
+  get(key: string): KubeObject[] | undefined {
+    const v = this.entries.get(key);
+    if (v) {
+      this.entries.delete(key);
+      this.entries.set(key, v);
+    }
+    return v ? structuredClone(v) : undefined;
+  }
+  set(key: string, objects: KubeObject[]): void {
+    this.entries.set(key, structuredClone(objects));
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+}
+
+/** The cache key of a build: the artifact's digest and every spec field that shapes kustomize's output. */
+export function buildCacheKey(digest: string, spec: KustomizationSpec): string {
+  const { path, targetNamespace, namePrefix, nameSuffix, patches, images, components, ignoreMissingComponents } = spec;
+  return createHash('sha256').update(JSON.stringify([digest, path, targetNamespace, namePrefix, nameSuffix, patches, images, components, ignoreMissingComponents])).digest('hex');
+}
+
 export interface PipelineInput {
-  /** A per-reconcile copy of the source root (kustomization.yaml may be written into it). */
-  root: string;
+  /** A per-reconcile copy of the source root (kustomization.yaml may be written into it), made on demand. */
+  root: string | (() => Promise<string>);
+  /** Reuse kustomize's output for the same artifact and options. */
+  cache?: { store: BuildCache; key: string };
   spec: KustomizationSpec;
   /** The Kustomization's namespace: where substituteFrom and decryption Secrets live. */
   namespace: string;
@@ -80,29 +115,35 @@ export async function buildKustomization(input: PipelineInput): Promise<KubeObje
   const spec = input.spec;
   try {
     const identities = await decryptionIdentities(input);
-    let verifiedMacs: ReadonlySet<string> | undefined;
-    if (identities?.length) {
-      const buildDir = await resolveBuildDir(input.root, spec.path ?? './');
-      verifiedMacs = (await decryptFilesInDir(input.root, buildDir, identities)).verifiedMacs;
+    const cacheable = input.cache && !identities?.length;
+    let objects = cacheable ? input.cache?.store.get(input.cache.key) : undefined;
+    if (!objects) {
+      const root = typeof input.root === 'string' ? input.root : await input.root();
+      let verifiedMacs: ReadonlySet<string> | undefined;
+      if (identities?.length) {
+        const buildDir = await resolveBuildDir(root, spec.path ?? './');
+        verifiedMacs = (await decryptFilesInDir(root, buildDir, identities)).verifiedMacs;
+      }
+      const result = await build({
+        dir: root,
+        path: spec.path ?? './',
+        options: {
+          ...(spec.targetNamespace ? { targetNamespace: spec.targetNamespace } : {}),
+          ...(spec.namePrefix ? { namePrefix: spec.namePrefix } : {}),
+          ...(spec.nameSuffix ? { nameSuffix: spec.nameSuffix } : {}),
+          ...(spec.patches?.length ? { patches: spec.patches as never } : {}),
+          ...(spec.images?.length ? { images: spec.images as never } : {}),
+          ...(spec.components?.length ? { components: spec.components } : {}),
+          ...(spec.ignoreMissingComponents ? { ignoreMissingComponents: true } : {}),
+        },
+        kubectl: input.kubectl,
+        timeoutMs: durationOr(spec.timeout, durationOr(spec.interval, 5 * 60_000)),
+        noRemoteBases: input.noRemoteBases,
+      });
+      objects = result.objects as unknown as KubeObject[];
+      if (cacheable && input.cache) input.cache.store.set(input.cache.key, objects);
+      if (identities?.length) objects = await decryptObjects(objects, identities, verifiedMacs ? { verifiedMacs } : {});
     }
-    const result = await build({
-      dir: input.root,
-      path: spec.path ?? './',
-      options: {
-        ...(spec.targetNamespace ? { targetNamespace: spec.targetNamespace } : {}),
-        ...(spec.namePrefix ? { namePrefix: spec.namePrefix } : {}),
-        ...(spec.nameSuffix ? { nameSuffix: spec.nameSuffix } : {}),
-        ...(spec.patches?.length ? { patches: spec.patches as never } : {}),
-        ...(spec.images?.length ? { images: spec.images as never } : {}),
-        ...(spec.components?.length ? { components: spec.components } : {}),
-        ...(spec.ignoreMissingComponents ? { ignoreMissingComponents: true } : {}),
-      },
-      kubectl: input.kubectl,
-      timeoutMs: durationOr(spec.timeout, durationOr(spec.interval, 5 * 60_000)),
-      noRemoteBases: input.noRemoteBases,
-    });
-    let objects = result.objects as unknown as KubeObject[];
-    if (identities?.length) objects = await decryptObjects(objects, identities, verifiedMacs ? { verifiedMacs } : {});
     if (input.secrets === 'mask') objects = maskSops(objects);
     const vars = await substitutionVars(input);
     if (vars) objects = substitute(objects, vars, { strict: input.strictSubstitution, always: spec.postBuild?.substituteStrategy === 'Always' });

@@ -3,12 +3,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { TransientError } from '../../../runtime/errors.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
-import { buildKustomization } from '../../../services/kustomize/pipeline.ts';
+import { buildCacheKey, buildKustomization } from '../../../services/kustomize/pipeline.ts';
 import { Reason, type KustomizationDeps, type KustomizationObject, type KustomizationState } from '../types.ts';
 
 /**
- * Extracts the artifact (in-process, from the store) into a per-reconcile temp dir and
- * runs the shared build pipeline. Decrypted data only ever lives in that dir, which the
+ * Runs the shared build pipeline; the artifact is extracted (in-process, from the store)
+ * into a per-reconcile temp dir only when kustomize's output for it is not cached. Decrypted data only ever lives in that dir, which the
  * controller's cleanup removes.
  */
 export function buildStep(deps: KustomizationDeps): Step<KustomizationObject, KustomizationState> {
@@ -17,15 +17,19 @@ export function buildStep(deps: KustomizationDeps): Step<KustomizationObject, Ku
     async run(ctx) {
       const artifact = ctx.state.artifact;
       if (!artifact) return;
-      ctx.state.workDir = await mkdtemp(path.join(os.tmpdir(), 'flotilla-ks-'));
-      const root = path.join(ctx.state.workDir, 'src');
-      try {
-        await deps.store.extractTo(artifact, root);
-      } catch (e) {
-        throw new TransientError(Reason.ArtifactFailed, `failed to read artifact of revision '${artifact.revision}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
-      }
+      const root = async (): Promise<string> => {
+        ctx.state.workDir = await mkdtemp(path.join(os.tmpdir(), 'flotilla-ks-'));
+        const dir = path.join(ctx.state.workDir, 'src');
+        try {
+          await deps.store.extractTo(artifact, dir);
+        } catch (e) {
+          throw new TransientError(Reason.ArtifactFailed, `failed to read artifact of revision '${artifact.revision}': ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+        return dir;
+      };
       ctx.state.objects = await buildKustomization({
         root,
+        cache: { store: deps.buildCache, key: buildCacheKey(artifact.digest, ctx.obj.spec) },
         spec: ctx.obj.spec,
         namespace: ctx.obj.metadata.namespace ?? 'default',
         client: deps.client,
