@@ -56,7 +56,9 @@ export async function startServices(cfg: Readonly<OperatorConfig>, deps: Service
 
 /** Registers every controller with the manager. Controllers only meet through the API and the bus. */
 export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, _log: Logger): void {
-  manager.register(gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
+  manager.register(
+    gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs, sameCheckout: new Map() }),
+  );
   const clients = new ClientFactory(services.client, { defaultServiceAccount: cfg.defaultServiceAccount, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs });
   manager.register(
     kustomizationController(

@@ -227,6 +227,20 @@ test('bad input: clear Ready=False, Warning event, previous artifact kept, no cr
   assert.ok(!everything.includes(CANARY), 'the password never appears in status or events');
 });
 
+test('GitRepositories tracking the same commit share one checkout', async () => {
+  await createRepo(root, 'shared-clone', { 'a.yaml': 'kind: ConfigMap\n' });
+  await apply('clone-1', { url: http.url('shared-clone'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' } });
+  const first = await waitReady('clone-1');
+  http.resetRequests();
+  await apply('clone-2', { url: http.url('shared-clone'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' } });
+  const second = await waitReady('clone-2');
+  assert.equal(second.status?.artifact?.digest, first.status?.artifact?.digest);
+  assert.equal(second.status?.artifact?.revision, first.status?.artifact?.revision);
+  assert.notEqual(second.status?.artifact?.path, first.status?.artifact?.path);
+  assert.equal(http.requests.filter((r) => r.command === 'fetch').length, 0, 'no second clone');
+  assert.deepEqual(await artifactFiles(second), ['a.yaml']);
+});
+
 test('deleting a GitRepository removes its artifacts', async () => {
   await apply('doomed', { url: http.url('app'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' } });
   const o = await waitReady('doomed');

@@ -16,6 +16,12 @@ export interface GitRepositoryDeps {
   git: GitClient;
   store: ArtifactStore;
   noCrossNamespaceRefs: boolean;
+  /**
+   * The artifact last stored for a checkout key (url, commit, ignore, submodules, sparse
+   * dirs): GitRepositories that track the same repository and commit reuse it instead of
+   * cloning again.
+   */
+  sameCheckout: Map<string, Artifact>;
 }
 
 /** Scratch state passed along the step chain of one reconcile. */
@@ -26,6 +32,8 @@ export interface GitRepositoryState {
   /** Set when the remote revision and inputs match the stored artifact: no fetch needed. */
   upToDate: boolean;
   workDir?: string;
+  /** Another GitRepository's artifact of the very same checkout, copied instead of cloning. */
+  reuse?: Artifact;
   commitSubject?: string;
   included: Artifact[];
   artifact?: Artifact;
@@ -53,3 +61,9 @@ export const Cond = {
   StorageOperationFailed: 'StorageOperationFailed',
   SourceVerified: 'SourceVerified',
 } as const;
+
+/** What makes two checkouts identical; undefined when includes make the content object-specific. */
+export function checkoutKey(spec: GitRepositoryObject['spec'], commit: string): string | undefined {
+  if (spec.include?.length) return undefined;
+  return JSON.stringify([spec.url, commit, spec.ignore ?? null, spec.recurseSubmodules ?? false, spec.sparseCheckout ?? []]);
+}

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { durationOr } from '../../../runtime/duration.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
-import { Cond, Reason, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
+import { Cond, Reason, checkoutKey, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
 
 /** Shallow fetch of exactly the resolved ref into a per-reconcile temp dir. */
 export function checkoutStep(deps: GitRepositoryDeps): Step<GitRepositoryObject, GitRepositoryState> {
@@ -13,6 +13,13 @@ export function checkoutStep(deps: GitRepositoryDeps): Step<GitRepositoryObject,
       const { spec } = ctx.obj;
       const resolved = ctx.state.resolved;
       if (ctx.state.upToDate || !resolved) return;
+      const key = checkoutKey(spec, resolved.commit);
+      const same = key ? deps.sameCheckout.get(key) : undefined;
+      if (same && (await deps.store.has(same))) {
+        ctx.state.reuse = same;
+        ctx.clear(Cond.FetchFailed);
+        return;
+      }
       const dir = await mkdtemp(path.join(os.tmpdir(), 'flotilla-git-'));
       ctx.state.workDir = dir;
       try {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { TransientError, isReconcileError } from '../../../runtime/errors.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
-import { Cond, KIND, Reason, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
+import { Cond, KIND, Reason, checkoutKey, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
 
 /** Archives the checkout into the artifact store, records it in status, collects garbage. */
 export function storeStep(deps: GitRepositoryDeps): Step<GitRepositoryObject, GitRepositoryState> {
@@ -12,21 +12,29 @@ export function storeStep(deps: GitRepositoryDeps): Step<GitRepositoryObject, Gi
       const ns = metadata.namespace ?? 'default';
       const resolved = ctx.state.resolved;
       if (!resolved) return;
-      if (ctx.state.upToDate || !ctx.state.workDir) {
+      if (ctx.state.upToDate || (!ctx.state.workDir && !ctx.state.reuse)) {
         ctx.condition(Cond.ArtifactInStorage, 'True', Reason.Succeeded, `stored artifact for revision '${resolved.revision}'`);
         return;
       }
       const previous = (ctx.status['artifact'] as { revision?: string } | undefined)?.revision;
       let artifact;
       try {
-        artifact = await deps.store.put({
-          kind: KIND,
-          namespace: ns,
-          name: metadata.name,
-          revision: resolved.revision,
-          sourceDir: path.join(ctx.state.workDir, 'src'),
-          ...(spec.ignore !== undefined ? { ignore: spec.ignore } : {}),
-        });
+        artifact = ctx.state.reuse
+          ? await deps.store.putFile({ kind: KIND, namespace: ns, name: metadata.name, revision: resolved.revision, sourceFile: deps.store.localPath(ctx.state.reuse.path) })
+          : await deps.store.put({
+              kind: KIND,
+              namespace: ns,
+              name: metadata.name,
+              revision: resolved.revision,
+              sourceDir: path.join(ctx.state.workDir ?? '', 'src'),
+              ...(spec.ignore !== undefined ? { ignore: spec.ignore } : {}),
+            });
+        const key = checkoutKey(spec, resolved.commit);
+        if (key && !ctx.state.reuse) {
+          deps.sameCheckout.set(key, artifact);
+          // bounded: only recent checkouts are worth sharing
+          if (deps.sameCheckout.size > 1000) deps.sameCheckout.delete(deps.sameCheckout.keys().next().value as string);
+        }
       } catch (e) {
         const reason = isReconcileError(e) ? e.reason : Reason.ArchiveOperationFailed;
         const message = `failed to archive revision '${resolved.revision}': ${e instanceof Error ? e.message : String(e)}`;
