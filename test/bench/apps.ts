@@ -28,6 +28,14 @@ function appFiles(n: number): Record<string, string> {
   return files;
 }
 
+async function waitHealthy(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`operator not ready at ${url}`);
+}
+
 /** Peak resident set of a process (VmHWM), in MiB. */
 async function peakRssMiB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -52,18 +60,26 @@ async function appsScenario(results: BenchResult[], n: number): Promise<void> {
   try {
     await installCrds(client, crdsDir());
     await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
-    await createRepo(path.join(work, 'git'), 'apps', appFiles(n));
+    // each app its own repository (one monorepo of N apps would make every reconcile unpack
+    // all N apps: quadratic in the benchmark's own setup)
+    const all = appFiles(n);
+    await mapLimit([...Array(n).keys()], 4, async (i) => {
+      const file = `apps/app-${i}/resources.yaml`;
+      await createRepo(path.join(work, 'git'), `app-${i}`, { [file]: all[file] as string });
+    });
     const [metrics, health, storage] = [await freePort(), await freePort(), await freePort()];
     op = spawn(process.execPath, [
+      ...(process.env['BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['BENCH_PROFILE']}`] : []),
       ...entry, 'operator', '--kubeconfig', cp.kubeconfigPath, '--storage-path', path.join(work, 'store'),
       '--storage-addr', `127.0.0.1:${storage}`, '--storage-adv-addr', `127.0.0.1:${storage}`,
       '--metrics-addr', `127.0.0.1:${metrics}`, '--health-addr', `127.0.0.1:${health}`, '--receiver-addr', '127.0.0.1:0',
-      '--concurrent', '10', '--log-level', 'error',
+      '--concurrent', process.env['BENCH_CONCURRENT'] ?? '20', '--log-level', 'error',
     ], { stdio: 'ignore', env: { ...process.env, RUNTIME_NAMESPACE: NS } });
+    await waitHealthy(`http://127.0.0.1:${health}/readyz`);
     const t0 = performance.now();
     await mapLimit([...Array(n).keys()], 16, async (i) => {
       const name = `app-${i}`;
-      await client.create({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name, namespace: NS }, spec: { interval: '10m', url: git.url('apps'), ref: { branch: 'main' } } } as KubeObject);
+      await client.create({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name, namespace: NS }, spec: { interval: '10m', url: git.url(name), ref: { branch: 'main' } } } as KubeObject);
       await client.create({
         apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
         kind: 'Kustomization',
