@@ -48,7 +48,7 @@ async function main(): Promise<number> {
     failed += await runNodeTests(files);
   }
   // integration and e2e share one control plane (and its fake kubelet)
-  const stages = (['integration', 'e2e'] as const).filter((s) => which === 'all' || which === s);
+  const stages = (['integration', 'e2e'] as const).filter((s) => which === 'all' || which.split(',').includes(s));
   if (stages.length) {
     const log = createLogger('warn');
     const started = Date.now();

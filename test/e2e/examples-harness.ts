@@ -302,8 +302,9 @@ export class ExampleRun {
     if (this.tornDown) return [];
     this.tornDown = true;
     const stuck: string[] = [];
-    // children were discovered after their parents
-    const order = [...this.fluxRefs].reverse().sort((a, b) => Number(b.kind === 'Kustomization') - Number(a.kind === 'Kustomization'));
+    // parents first, as a user offboards: a parent that still runs would re-create a child
+    // deleted before it (that is its job); its garbage collection deletes the children
+    const order = [...this.fluxRefs].sort((a, b) => Number(b.kind === 'Kustomization') - Number(a.kind === 'Kustomization'));
     for (const ref of order) {
       await this.client.delete(ref);
       const deadline = Date.now() + timeoutMs;

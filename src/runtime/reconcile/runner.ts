@@ -209,12 +209,14 @@ async function writeStatus<O extends FluxObject, S>(deps: ReconcileDeps, def: Re
 }
 
 async function removeFinalizer(deps: ReconcileDeps, obj: FluxObject): Promise<void> {
-  const finalizers = (obj.metadata.finalizers ?? []).filter((f) => f !== FINALIZER);
+  // read the live object: the cached one may lag behind a status write made moments ago
+  const live = await deps.client.get(refOf(obj));
+  if (!live || !live.metadata.finalizers?.includes(FINALIZER)) return;
+  const finalizers = live.metadata.finalizers.filter((f) => f !== FINALIZER);
   try {
-    // a JSON patch with a test on resourceVersion would be stricter; merge replaces the list,
-    // which is what we want since only our finalizer is removed from the cached list
-    await deps.client.patch(refOf(obj), { metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion: obj.metadata.resourceVersion } }, { type: 'merge' });
+    await deps.client.patch(refOf(obj), { metadata: { finalizers: finalizers.length ? finalizers : null, resourceVersion: live.metadata.resourceVersion } }, { type: 'merge' });
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
+  deps.log.debug({ kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace }, 'finalizer removed');
 }
