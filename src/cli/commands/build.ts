@@ -13,7 +13,7 @@ import { createTwoFilesPatch } from 'diff';
 import { stringify } from 'yaml';
 import { toolPaths } from '../../config/config.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
-import type { KubeObject } from '../../runtime/client/objects.ts';
+import { describeRef, refOf, type KubeObject } from '../../runtime/client/objects.ts';
 import { buildKustomization } from '../../services/kustomize/pipeline.ts';
 import { entriesOf, diffInventory, parseEntry } from '../../services/ssa/inventory.ts';
 import { normalizeForApply } from '../../services/ssa/normalize.ts';
@@ -72,10 +72,6 @@ function comparable(o: KubeObject | undefined): string {
   return stringify({ ...rest, metadata: meta }, { sortMapEntries: true });
 }
 
-function describe(o: { kind: string; metadata: { name: string; namespace?: string | undefined } }): string {
-  return o.metadata.namespace ? `${o.kind}/${o.metadata.namespace}/${o.metadata.name}` : `${o.kind}/${o.metadata.name}`;
-}
-
 function kustomizationLeaf(io: CliIO, verb: 'build' | 'diff'): Command {
   const cmd = new Command('kustomization')
     .alias('ks')
@@ -110,22 +106,22 @@ async function diff(ctx: ActionContext, io: CliIO, name: string): Promise<number
     const dry = await client.apply(o, { fieldManager: 'kustomize-controller', force: true, dryRun: true });
     if (!live) {
       differs++;
-      ctx.out(`► ${describe(o)} created`);
+      ctx.out(`► ${describeRef(refOf(o))} created`);
       continue;
     }
     const before = comparable(live);
     const after = comparable(dry);
     if (before === after) continue;
     differs++;
-    ctx.out(`► ${describe(o)} drifted`);
-    ctx.out(createTwoFilesPatch(`${describe(o)} (cluster)`, `${describe(o)} (local)`, before, after, '', '', { context: 3 }).split('\n').slice(2).join('\n'));
+    ctx.out(`► ${describeRef(refOf(o))} drifted`);
+    ctx.out(createTwoFilesPatch(`${describeRef(refOf(o))} (cluster)`, `${describeRef(refOf(o))} (local)`, before, after, '', '', { context: 3 }).split('\n').slice(2).join('\n'));
   }
   const stale = diffInventory(ks.status?.inventory?.entries ?? [], entriesOf(objects));
   if (ks.spec.prune) {
     for (const e of stale) {
       const r = parseEntry(e);
       differs++;
-      ctx.out(`► ${r.namespace ? `${r.kind}/${r.namespace}/${r.name}` : `${r.kind}/${r.name}`} deleted`);
+      ctx.out(`► ${describeRef(r)} deleted`);
     }
   }
   if (!differs) ctx.progress.success('no changes');
