@@ -251,3 +251,25 @@ test('deleting a GitRepository removes its artifacts', async () => {
   assert.equal(await readdir(dir).catch(() => 'gone'), 'gone');
   assert.equal((await fetch(o.status!.artifact!.url)).status, 404);
 });
+
+test('a change to a referenced Secret requeues at once (not after the backoff)', async () => {
+  const c = cluster.get();
+  const ns2 = await c.namespace('gitrepo-watch');
+  // a 5-minute backoff: only the Secret watch can explain a quick recovery
+  const op2 = await startTestOperator(c.kubeconfigPath, ns2, { minRetryDelay: '5m', maxRetryDelay: '10m' });
+  try {
+    const ref2 = { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: ns2, name: 'late-secret' };
+    await c.client.apply(
+      { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'late-secret', namespace: ns2 }, spec: { interval: '1h', url: http.url('app'), ref: { branch: 'main' }, secretRef: { name: 'creds' } } },
+      { fieldManager: 'test' },
+    );
+    await eventually(async () => ready(await c.client.get<GitRepo>(ref2))?.status === 'False', 20_000, 'missing secret reported');
+    await new Promise((r) => setTimeout(r, 1000));
+    const t0 = Date.now();
+    await c.client.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: ns2 }, stringData: { username: 'flux', password: CANARY } }, { fieldManager: 'test' });
+    await eventually(async () => ready(await c.client.get<GitRepo>(ref2))?.status === 'True', 20_000, 'Ready after the Secret appeared');
+    assert.ok(Date.now() - t0 < 20_000);
+  } finally {
+    await op2.stop();
+  }
+});
