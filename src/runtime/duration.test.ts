@@ -18,4 +18,10 @@ test('formats like Go', () => {
   assert.equal(formatDuration(90_000), '1m30s');
   assert.equal(formatDuration(3_600_000), '1h0m0s');
   assert.equal(formatDuration(250), '250ms');
+  assert.equal(formatDuration(1500), '1.5s');
+  assert.equal(formatDuration(61_234.5678), '1m1.234568s');
+  assert.equal(formatDuration(12.25), '12.25ms');
+  assert.equal(formatDuration(0.004), '4µs');
+  assert.equal(formatDuration(0), '0s');
+  assert.equal(formatDuration(7_200_000), '2h0m0s');
 });

@@ -20,13 +20,18 @@ export function durationOr(text: string | undefined, fallbackMs: number): number
   return parseDuration(text) ?? fallbackMs;
 }
 
-/** Formats milliseconds the way Go prints durations (`1m30s`, `500ms`). */
+/** Formats milliseconds exactly as Go's `time.Duration.String` does (`1m30s`, `1.5s`, `250ms`), to the microsecond. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  let s = Math.round(ms / 1000);
-  const h = Math.floor(s / 3600);
-  s -= h * 3600;
-  const m = Math.floor(s / 60);
-  s -= m * 60;
-  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${s}s`;
+  const us = Math.round(ms * 1000);
+  if (us === 0) return '0s';
+  if (us < 1000) return `${us}µs`;
+  if (us < 1_000_000) return `${trimFraction(us / 1000, 3)}ms`;
+  const h = Math.floor(us / 3_600_000_000);
+  const m = Math.floor((us % 3_600_000_000) / 60_000_000);
+  const s = (us % 60_000_000) / 1_000_000;
+  return `${h ? `${h}h` : ''}${h || m ? `${m}m` : ''}${trimFraction(s, 6)}s`;
+}
+
+function trimFraction(n: number, digits: number): string {
+  return n.toFixed(digits).replace(/\.?0+$/, '');
 }

@@ -25,6 +25,7 @@ interface Ks extends KubeObject {
     lastAppliedRevision?: string;
     lastAttemptedRevision?: string;
     observedGeneration?: number;
+    history?: Array<{ digest: string; lastReconciledStatus: string; totalReconciliations: number; metadata?: Record<string, string>; lastReconciledDuration: string }>;
   };
 }
 
@@ -101,6 +102,12 @@ test('apply, owner labels, inventory, no-op reconcile writes nothing, prune of r
   assert.equal(a?.metadata.labels?.['kustomize.toolkit.fluxcd.io/name'], 'app');
   assert.equal(a?.metadata.labels?.['kustomize.toolkit.fluxcd.io/namespace'], ns);
   assert.ok(((a?.metadata as { managedFields?: Array<{ manager: string }> }).managedFields ?? []).some((m) => m.manager === 'kustomize-controller'));
+  const h0 = ks.status?.history ?? [];
+  assert.equal(h0.length, 1, 'one history snapshot');
+  assert.match(h0[0]!.digest, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(h0[0]!.lastReconciledStatus, 'ReconciliationSucceeded');
+  assert.equal(h0[0]!.metadata?.['revision'], ks.status?.lastAppliedRevision);
+  assert.match(h0[0]!.lastReconciledDuration, /^[\d.]+(ms|s)$/);
 
   // a forced reconcile with nothing new must not rewrite any object
   const rvBefore = (await c.list('v1', 'ConfigMap', { namespace: ns })).items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
@@ -108,6 +115,10 @@ test('apply, owner labels, inventory, no-op reconcile writes nothing, prune of r
   await eventually(async () => (await c.get<Ks>(ksRef('app')))?.status?.['lastHandledReconcileAt' as never], 15_000);
   const rvAfter = (await c.list('v1', 'ConfigMap', { namespace: ns })).items.map((o) => `${o.metadata.name}@${o.metadata.resourceVersion}`).sort();
   assert.deepEqual(rvAfter, rvBefore, 'no object was rewritten by a no-op reconcile');
+  const h1 = (await c.get<Ks>(ksRef('app')))?.status?.history ?? [];
+  assert.equal(h1.length, 1, 'the same build counts up the same snapshot');
+  assert.equal(h1[0]!.digest, h0[0]!.digest);
+  assert.ok(h1[0]!.totalReconciliations > h0[0]!.totalReconciliations);
 
   // drift is corrected
   await c.patch({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'a' }, { data: { k: 'drifted' } });
@@ -120,6 +131,10 @@ test('apply, owner labels, inventory, no-op reconcile writes nothing, prune of r
   await waitKs('app', 'True', (o) => (o.status?.inventory?.entries.length ?? 0) === 1);
   await eventually(async () => (await getCm('b')) === undefined, 15_000, 'b pruned');
   assert.ok(await getCm('keep'), 'prune: disabled is kept');
+  const h2 = (await c.get<Ks>(ksRef('app')))?.status?.history ?? [];
+  assert.equal(h2.length, 2, 'a new build is a new snapshot, in front');
+  assert.notEqual(h2[0]!.digest, h0[0]!.digest);
+  assert.equal(h2[1]!.digest, h0[0]!.digest);
   const events = (await c.list('v1', 'Event', { namespace: ns })).items.filter((e) => (e['involvedObject'] as { name: string }).name === 'app');
   assert.ok(events.some((e) => e['reason'] === 'Progressing' && String(e['message']).includes(`ConfigMap/${ns}/b deleted`)), 'prune is in the change set event');
 });
@@ -247,6 +262,7 @@ test('a health check failure is reported with the object; spec.timeout bounds th
     assert.equal(readyOf(failed)?.reason, 'HealthCheckFailed');
     assert.match(readyOf(failed)!.message, /Deployment\/.*never-ready/);
     assert.equal(failed.status?.conditions?.find((c) => c.type === 'Healthy')?.status, 'False');
+    assert.equal(failed.status?.history?.[0]?.lastReconciledStatus, 'HealthCheckFailed');
   } finally {
     await cluster.get().client.delete({ apiVersion: 'v1', kind: 'ResourceQuota', namespace: ns, name: 'no-pods' });
   }

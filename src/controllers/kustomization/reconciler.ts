@@ -4,9 +4,10 @@ import { READY, findCondition } from '../../runtime/reconcile/conditions.ts';
 import type { ReconcilerDefinition, Step } from '../../runtime/reconcile/types.ts';
 import type { ClientFactory } from '../../services/tenancy/clients.ts';
 import { applyStep, ownerLabels, pruneStep } from './steps/apply.ts';
+import { upsertHistory, type Snapshot } from './history.ts';
 import { buildStep } from './steps/build.ts';
 import { dependenciesStep } from './steps/dependencies.ts';
-import { healthStep } from './steps/health.ts';
+import { HEALTH_CHECK_CANCELED, healthStep } from './steps/health.ts';
 import { sourceStep } from './steps/source.ts';
 import { validateStep } from './steps/validate.ts';
 import {
@@ -61,6 +62,23 @@ export function kustomizationReconciler(
       healthStep(deps),
       reportStep(),
     ],
+    finish(ctx, failure) {
+      // Flux records every reconcile that got as far as a build; a health wait that was
+      // canceled (the object changed or is being deleted) is not an outcome
+      if (!ctx.state.buildDigest || failure?.reason === HEALTH_CHECK_CANCELED) return;
+      const status = !failure
+        ? Reason.ReconciliationSucceeded
+        : failure.reason === Reason.PruneFailed || failure.reason === Reason.HealthCheckFailed
+          ? failure.reason
+          : Reason.ReconciliationFailed;
+      ctx.status['history'] = upsertHistory(ctx.status['history'] as Snapshot[] | undefined, {
+        digest: ctx.state.buildDigest,
+        at: new Date(),
+        durationMs: performance.now() - ctx.state.startedAt,
+        status,
+        metadata: ctx.state.artifact ? { revision: ctx.state.artifact.revision } : {},
+      });
+    },
     async cleanup(state) {
       state.tenant?.close();
       if (state.workDir) await rm(state.workDir, { recursive: true, force: true });

@@ -71,6 +71,8 @@ export interface KustomizationState {
   artifact?: Artifact;
   workDir?: string;
   objects: KubeObject[];
+  /** `sha256:<hex>` of the build output, for `status.history`; set once the build succeeded. */
+  buildDigest?: string;
   tenant?: TenantClient;
   /** Inventory entries of this build. */
   inventory: Array<{ id: string; v: string }>;

@@ -95,6 +95,7 @@ export async function reconcileObject<O extends FluxObject, S>(
   }
 
   summarize(def, ctx, failure, generation, now());
+  def.finish?.(ctx, failure);
   const requestedAt = obj.metadata.annotations?.[REQUESTED_AT_ANNOTATION];
   if (requestedAt) status.lastHandledReconcileAt = requestedAt;
   status.conditions = sortConditions(status.conditions);

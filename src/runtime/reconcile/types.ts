@@ -2,6 +2,7 @@ import type { KubeClient } from '../client/client.ts';
 import type { KubeObject } from '../client/objects.ts';
 import type { EventType, RecordOptions } from '../events/recorder.ts';
 import type { Logger } from '../log/logger.ts';
+import type { ReconcileError } from '../errors.ts';
 import type { Condition, ConditionStatus } from './conditions.ts';
 
 export const FINALIZER = 'finalizers.fluxcd.io';
@@ -61,6 +62,11 @@ export interface ReconcilerDefinition<O extends FluxObject, S> {
   steps: ReadonlyArray<Step<O, S>>;
   /** Cleans up on deletion (artifacts, pruning); errors retry with backoff. */
   finalize?(obj: O, log: Logger): Promise<void>;
+  /**
+   * Last word on the status before it is written, knowing the outcome (`failure` is
+   * undefined on success): kind-specific records such as Kustomization's `history`.
+   */
+  finish?(ctx: StepContext<O, S>, failure: ReconcileError | undefined): void;
   /** Runs after the steps, whatever happened (temp dirs are removed here). */
   cleanup?(state: S): Promise<void>;
   /** The success message for Ready=True, e.g. "stored artifact for revision 'main@sha1:…'". */

@@ -5,6 +5,7 @@
  * `failure` field, so callers never need to look at message text.
  */
 import { TransientError } from '../../runtime/errors.ts';
+import { formatDuration } from '../../runtime/duration.ts';
 import { redact } from './redact.ts';
 import { GIT_OPERATION_FAILED_REASON } from './refs.ts';
 
@@ -161,10 +162,4 @@ function describe(failure: GitFailure, c: FailureContext, detail: string): strin
     case 'other':
       return `${c.operation} of ${c.url} failed${suffix}`;
   }
-}
-
-export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${ms}ms`;
-  const s = ms / 1000;
-  return Number.isInteger(s) ? `${s}s` : `${s.toFixed(1)}s`;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +39,7 @@ export function buildStep(deps: KustomizationDeps): Step<KustomizationObject, Ku
         strictSubstitution: deps.strictSubstitution,
         secrets: 'decrypt',
       });
+      ctx.state.buildDigest = `sha256:${createHash('sha256').update(JSON.stringify(ctx.state.objects)).digest('hex')}`;
     },
   };
 }

@@ -8,6 +8,8 @@ function entryOf(ref: { apiVersion?: string; kind: string; name: string; namespa
   return { id: `${ref.namespace ?? defaultNs}_${ref.name}_${group ?? ''}_${ref.kind}`, v: version ?? 'v1' };
 }
 
+export const HEALTH_CHECK_CANCELED = 'HealthCheckCanceled';
+
 /** `wait: true` checks every applied object; `healthChecks` checks the listed ones. */
 export function healthStep(deps: KustomizationDeps): Step<KustomizationObject, KustomizationState> {
   return {
@@ -26,7 +28,7 @@ export function healthStep(deps: KustomizationDeps): Step<KustomizationObject, K
       const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs, ctx.signal);
       if (res.canceled) {
         // deleted or changed while we waited: the queue runs it again at once
-        throw new TransientError('HealthCheckCanceled', 'health check canceled: the Kustomization changed or is being deleted');
+        throw new TransientError(HEALTH_CHECK_CANCELED, 'health check canceled: the Kustomization changed or is being deleted');
       }
       if (!res.healthy) {
         ctx.condition(Cond.Healthy, 'False', Reason.HealthCheckFailed, res.message);
