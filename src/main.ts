@@ -1,6 +1,7 @@
 import type { OperatorConfig } from './config/config.ts';
 import { KubeClient } from './runtime/client/client.ts';
 import { Kubeconfig, inClusterAccess, type ClusterAccess } from './runtime/client/kubeconfig.ts';
+import { observeRequests } from './runtime/client/transport.ts';
 import { serve, type HttpServer } from './runtime/http/server.ts';
 import { LeaderElector } from './runtime/leader/lease.ts';
 import { createLogger, type Logger } from './runtime/log/logger.ts';
@@ -30,6 +31,7 @@ export function clusterAccess(cfg: Pick<OperatorConfig, 'kubeconfig' | 'kubeCont
 export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger = createLogger(cfg.logLevel)): Promise<Operator> {
   const client = KubeClient.fromAccess(clusterAccess(cfg), { qps: cfg.kubeApiQps, burst: cfg.kubeApiBurst });
   const metrics = new Metrics();
+  const unobserve = observeRequests((method, code, host) => metrics.restRequests.inc({ code: String(code), method, host }));
   const manager = new Manager({
     client,
     log,
@@ -95,6 +97,7 @@ export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger =
       await services.stop();
       await Promise.all(servers.map((s) => s.close()));
       client.close();
+      unobserve();
     },
   };
 }

@@ -43,6 +43,14 @@ async function peakRssMiB(pid: number): Promise<number> {
   return kb / 1024;
 }
 
+/** CPU seconds a process used so far: its own, and that of its children it has waited for. */
+async function cpuSeconds(pid: number | 'self'): Promise<{ own: number; children: number }> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const tick = 100; // USER_HZ on Linux
+  return { own: ((f[11] ?? 0) + (f[12] ?? 0)) / tick, children: ((f[13] ?? 0) + (f[14] ?? 0)) / tick };
+}
+
 /**
  * S4: N apps, each its own GitRepository + Kustomization (4 objects, `wait: true`), all
  * created at once against a running operator process: time until every Kustomization is
@@ -76,6 +84,18 @@ async function appsScenario(results: BenchResult[], n: number): Promise<void> {
       '--concurrent', process.env['BENCH_CONCURRENT'] ?? '20', '--log-level', 'error',
     ], { stdio: 'ignore', env: { ...process.env, RUNTIME_NAMESPACE: NS } });
     await waitHealthy(`http://127.0.0.1:${health}/readyz`);
+    const cpuProcs = { operator: op.pid ?? 0, 'control plane': cp.pids, 'bench + git server': 'self' as const };
+    const cpuAt = async (): Promise<Record<string, number>> => {
+      const out: Record<string, number> = {};
+      const opCpu = await cpuSeconds(cpuProcs.operator);
+      out['operator'] = opCpu.own;
+      out['operator git'] = opCpu.children;
+      out['control plane'] = (await Promise.all(cpuProcs['control plane'].map((p) => cpuSeconds(p)))).reduce((a, c) => a + c.own, 0);
+      const self = await cpuSeconds('self');
+      out['bench + git server'] = self.own + self.children;
+      return out;
+    };
+    const cpu0 = await cpuAt();
     const t0 = performance.now();
     await mapLimit([...Array(n).keys()], 16, async (i) => {
       const name = `app-${i}`;
@@ -87,15 +107,34 @@ async function appsScenario(results: BenchResult[], n: number): Promise<void> {
         spec: { interval: '10m', prune: true, wait: true, timeout: '2m', path: `./apps/${name}`, sourceRef: { kind: 'GitRepository', name } },
       } as KubeObject);
     });
+    const created = (performance.now() - t0) / 1000;
     const deadline = Date.now() + 600_000;
+    type Flux = KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } };
+    const readyCount = async (apiVersion: string, kind: string): Promise<number> =>
+      (await client.list<Flux>(apiVersion, kind, { namespace: NS })).items.filter((k) => k.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    let lastProgress = 0;
     for (;;) {
-      const list = await client.list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', { namespace: NS });
-      const ready = list.items.filter((k) => k.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+      const ready = await readyCount('kustomize.toolkit.fluxcd.io/v1', 'Kustomization');
       if (ready === n) break;
       if (Date.now() > deadline) throw new Error(`only ${ready} of ${n} Kustomizations Ready after 600 s`);
+      if (performance.now() - lastProgress > 10_000) {
+        // where the time goes: sources first, then Kustomizations
+        lastProgress = performance.now();
+        const sources = await readyCount('source.toolkit.fluxcd.io/v1', 'GitRepository');
+        process.stderr.write(`  ${((lastProgress - t0) / 1000).toFixed(0)} s: ${sources}/${n} GitRepositories, ${ready}/${n} Kustomizations Ready (objects created in ${created.toFixed(1)} s)\n`);
+      }
       await new Promise((r) => setTimeout(r, 500));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = await cpuAt();
+    const scraped = await fetch(`http://127.0.0.1:${metrics}/metrics`).then((r) => r.text(), () => '');
+    const byMethod = new Map<string, number>();
+    for (const m of scraped.matchAll(/^rest_client_requests_total\{([^}]*)\} (\d+)/gm)) {
+      const method = /method="([A-Z]+)"/.exec(m[1] ?? '')?.[1] ?? '?';
+      byMethod.set(method, (byMethod.get(method) ?? 0) + Number(m[2]));
+    }
+    process.stderr.write(`  operator API requests per app: ${[...byMethod].map(([k, v]) => `${k} ${(v / n).toFixed(1)}`).join(', ')}\n`);
+    process.stderr.write(`  CPU seconds while reconciling (${seconds.toFixed(1)} s wall, ${os.availableParallelism()} cores = ${(seconds * os.availableParallelism()).toFixed(0)} CPU-s): ${Object.keys(cpu1).map((k) => `${k} ${((cpu1[k] ?? 0) - (cpu0[k] ?? 0)).toFixed(1)}`).join(', ')}\n`);
     const rss = op.pid ? await peakRssMiB(op.pid) : NaN;
     report(results, { name: `apps-${n}-to-ready`, value: seconds, unit: 's', baseline: 'goal for 500 apps', baselineValue: 60 });
     report(results, { name: `apps-${n}-operator-peak-rss`, value: rss, unit: 'MiB', baseline: 'goal', baselineValue: 250 });

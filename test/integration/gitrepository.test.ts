@@ -227,6 +227,21 @@ test('bad input: clear Ready=False, Warning event, previous artifact kept, no cr
   assert.ok(!everything.includes(CANARY), 'the password never appears in status or events');
 });
 
+test('a first fetch of a branch is one connection: no ls-remote before it', async () => {
+  await createRepo(root, 'first-fetch', { 'a.yaml': 'kind: ConfigMap\n' });
+  http.resetRequests();
+  await apply('first-fetch', { url: http.url('first-fetch'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' } });
+  const o = await waitReady('first-fetch');
+  assert.match(o.status!.artifact!.revision, /^main@sha1:[0-9a-f]{40}$/);
+  const mine = http.requests.filter((r) => r.path.includes('/first-fetch.git/') && r.status === 200);
+  // ls-remote then fetch would open two connections, each starting with an advertisement
+  assert.equal(mine.filter((r) => r.command === 'advertise').length, 1, JSON.stringify(mine));
+  assert.equal(mine.filter((r) => r.command === 'fetch').length, 1);
+  // a missing branch still gets the ls-remote's clear message
+  await apply('first-fetch-missing', { url: http.url('first-fetch'), ref: { branch: 'gone' }, secretRef: { name: 'https-auth' } });
+  assert.match(ready(await waitFailed('first-fetch-missing'))!.message, /branch 'gone' not found/);
+});
+
 test('GitRepositories tracking the same commit share one checkout', async () => {
   await createRepo(root, 'shared-clone', { 'a.yaml': 'kind: ConfigMap\n' });
   await apply('clone-1', { url: http.url('shared-clone'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' } });

@@ -263,6 +263,8 @@ test('leader election: a standby takes over within the lease duration after the 
     assert.match(text, /# TYPE gotk_reconcile_duration_seconds histogram/);
     assert.match(text, /# TYPE gotk_reconcile_condition gauge/);
     assert.match(text, /# TYPE gotk_suspend_status gauge/);
+    // controller-runtime's client metric: the lease and informer requests are counted
+    assert.match(text, /^rest_client_requests_total\{code="200",method="GET",host="127\.0\.0\.1:\d+"\} [1-9]\d*$/m);
 
     const killedAt = Date.now();
     procs[first]?.kill('SIGKILL');

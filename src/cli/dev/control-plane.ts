@@ -201,6 +201,9 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
     '--controllers=*,-nodeipam,-nodelifecycle',
     '--leader-elect=false',
     '--use-service-account-credentials=false',
+    // the default client limit (20 requests/s) throttles Deployment and ReplicaSet status
+    // once hundreds of apps arrive together; a production controller-manager has its own node
+    '--kube-api-qps=200', '--kube-api-burst=400',
     '--secure-port=0', '--port=0',
     '--v=0',
   ]);

@@ -1,6 +1,6 @@
 import type { GitRepositorySpec } from '../../api/source.v1.ts';
 import type { ArtifactStore, Artifact } from '../../services/artifacts/index.ts';
-import type { GitAuth, GitClient, GitProxy, ResolvedRef } from '../../services/git/types.ts';
+import type { BranchTip, GitAuth, GitClient, GitProxy, ResolvedRef } from '../../services/git/types.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { FluxObject } from '../../runtime/reconcile/types.ts';
 
@@ -29,6 +29,11 @@ export interface GitRepositoryState {
   auth: GitAuth;
   proxy: GitProxy | undefined;
   resolved?: ResolvedRef;
+  /**
+   * A first fetch of a branch (nothing stored yet, so nothing to compare with): fetched by
+   * name without an `ls-remote` before it.
+   */
+  direct?: BranchTip;
   /** Set when the remote revision and inputs match the stored artifact: no fetch needed. */
   upToDate: boolean;
   workDir?: string;
@@ -61,6 +66,13 @@ export const Cond = {
   StorageOperationFailed: 'StorageOperationFailed',
   SourceVerified: 'SourceVerified',
 } as const;
+
+/** True when some checkout of `url` was stored recently: then an `ls-remote` first may save a clone. */
+export function urlSeen(sameCheckout: ReadonlyMap<string, unknown>, url: string): boolean {
+  const prefix = JSON.stringify([url]).slice(0, -1) + ',';
+  for (const key of sameCheckout.keys()) if (key.startsWith(prefix)) return true;
+  return false;
+}
 
 /** What makes two checkouts identical; undefined when includes make the content object-specific. */
 export function checkoutKey(spec: GitRepositoryObject['spec'], commit: string): string | undefined {

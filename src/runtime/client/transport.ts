@@ -93,6 +93,12 @@ export class Transport {
   }
 
   private async openOnce(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
+    const res = await this.sendOnce(method, path, opts);
+    for (const fn of requestObservers) fn(method, res.statusCode ?? 0, this.server.host);
+    return res;
+  }
+
+  private async sendOnce(method: string, path: string, opts: RequestOptions): Promise<http.IncomingMessage> {
     await this.bucket.take();
     const { headers, agent } = await this.prepare();
     const url = this.url(path, opts.query);
@@ -161,4 +167,16 @@ export class Transport {
   close(): void {
     this.agent?.destroy();
   }
+}
+
+type RequestObserver = (method: string, code: number, host: string) => void;
+const requestObservers = new Set<RequestObserver>();
+
+/**
+ * Tells `fn` about every API response of every client in the process (for
+ * `rest_client_requests_total`); returns the function that stops it.
+ */
+export function observeRequests(fn: RequestObserver): () => void {
+  requestObservers.add(fn);
+  return () => requestObservers.delete(fn);
 }

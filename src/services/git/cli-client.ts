@@ -4,7 +4,7 @@
  * for the whole operation and an output cap. URLs and ref names are validated before they
  * reach git, positional arguments follow `--`, and every message is redacted.
  */
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { StallingError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/log/logger.ts';
@@ -15,6 +15,7 @@ import { redact, secretsOf } from './redact.ts';
 import { effectiveRef, formatRevision, isCommitId, lsRemotePatterns, pickResolvedRef, RefNotFound, validateRef } from './refs.ts';
 import { openSession, type GitSession, type SessionSettings } from './session.ts';
 import type {
+  BranchTip,
   CheckoutOptions,
   CheckoutResult,
   CommitAndPushOptions,
@@ -116,9 +117,14 @@ export class CliGitClient implements GitClient {
     }
   }
 
-  async checkout(url: string, auth: GitAuth, resolved: ResolvedRef, dir: string, options: CheckoutOptions = {}): Promise<CheckoutResult> {
+  async checkout(url: string, auth: GitAuth, resolved: ResolvedRef | BranchTip, dir: string, options: CheckoutOptions = {}): Promise<CheckoutResult> {
     const target = this.parseUrl(url);
-    if (!isCommitId(resolved.commit)) throw new Error(`checkout: '${resolved.commit}' is not a commit id`);
+    if (resolved.commit === undefined) {
+      if (!/^refs\/heads\/./.test(resolved.refName)) throw new Error(`checkout: '${resolved.refName}' is not a branch`);
+      validateRef({ kind: 'branch', branch: resolved.refName.slice('refs/heads/'.length) });
+    } else if (!isCommitId(resolved.commit)) {
+      throw new Error(`checkout: '${resolved.commit}' is not a commit id`);
+    }
     const sparse = sparseDirectories(options.sparseCheckout ?? []);
     await mkdir(dir, { recursive: true });
     if ((await readdir(dir)).length > 0) throw new Error(`checkout: directory ${dir} is not empty`);
@@ -224,9 +230,16 @@ export class CliGitClient implements GitClient {
    * advertised tips (no protocol v2) get the ref name instead; for a commit on a branch,
    * the branch's history.
    */
-  private async fetchResolved(op: Operation, resolved: ResolvedRef, dir: string): Promise<string> {
+  private async fetchResolved(op: Operation, resolved: ResolvedRef | BranchTip, dir: string): Promise<string> {
     const at = { cwd: dir, operation: 'git fetch' };
     const base = ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-commit-graph'];
+    if (resolved.commit === undefined) {
+      await op.git([...base, '--depth=1', '--', 'origin', resolved.refName], at);
+      // FETCH_HEAD's first line starts with the fetched commit (a branch tip is a commit)
+      const head = (await readFile(path.join(dir, '.git', 'FETCH_HEAD'), 'utf8')).slice(0, 64).split(/\s/)[0] ?? '';
+      if (!isCommitId(head)) throw new Error(`fetch of ${resolved.refName} left no commit in FETCH_HEAD`);
+      return head;
+    }
     const byId = await op.tryGit([...base, '--depth=1', '--', 'origin', resolved.commit], at);
     if (byId.exitCode === 0) return resolved.commit;
     if (!fetchByIdRefused(byId)) throw await op.failure(byId, 'git fetch');

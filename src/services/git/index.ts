@@ -1,4 +1,5 @@
 export type {
+  BranchTip,
   CheckoutOptions,
   CheckoutResult,
   CommitAndPushOptions,

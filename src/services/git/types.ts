@@ -115,13 +115,25 @@ export interface PushResult {
   pushBranch?: string;
 }
 
+/** A branch to fetch at whatever commit it points to when fetched. */
+export interface BranchTip {
+  kind: 'branch';
+  /** `refs/heads/<branch>` */
+  refName: string;
+  commit?: undefined;
+}
+
 export interface GitClient {
   /** One `git ls-remote`: the remote refs matching `refPatterns` (all refs when empty), `^{}` entries included. */
   lsRemote(url: string, auth: GitAuth, refPatterns: readonly string[], options?: GitCallOptions): Promise<Map<string, string>>;
   /** Resolves `ref` with exactly one `git ls-remote` (the cost of a poll that finds nothing new). */
   resolveRef(url: string, auth: GitAuth, ref: GitRef | undefined, options?: GitCallOptions): Promise<ResolvedRef>;
-  /** Shallow fetch of exactly the resolved ref into the new or empty directory `dir`, then checkout. */
-  checkout(url: string, auth: GitAuth, resolved: ResolvedRef, dir: string, options?: CheckoutOptions): Promise<CheckoutResult>;
+  /**
+   * Shallow fetch of exactly the resolved ref into the new or empty directory `dir`, then
+   * checkout. A branch without a commit (`{ kind: 'branch', refName }`) is fetched by name,
+   * whatever it points at: a first fetch needs no `ls-remote` before it.
+   */
+  checkout(url: string, auth: GitAuth, resolved: ResolvedRef | BranchTip, dir: string, options?: CheckoutOptions): Promise<CheckoutResult>;
   /** Commits every change in the work tree `dir` (made by `checkout`) and pushes it. */
   commitAndPush(dir: string, options: CommitAndPushOptions): Promise<PushResult>;
 }
