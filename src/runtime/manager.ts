@@ -6,7 +6,7 @@ import type { Logger } from './log/logger.ts';
 import type { Metrics } from './metrics/metrics.ts';
 import { ExponentialFailureRateLimiter, WorkQueue, runWorkers, withJitter, type WorkerPool } from './queue/index.ts';
 import { reconcileObject } from './reconcile/runner.ts';
-import type { FluxObject, ReconcileDeps, ReconcilerDefinition } from './reconcile/types.ts';
+import { FINALIZER, type FluxObject, type ReconcileDeps, type ReconcilerDefinition } from './reconcile/types.ts';
 
 /** What a controller gets when it registers: shared informers and a way to enqueue its own keys. */
 export interface ControllerSetup<O extends FluxObject> {
@@ -107,8 +107,9 @@ export class Manager {
       labelSelector: this.opts.labelSelector,
     });
     const enqueue = (o: KubeObject): void => queue.add(objectKey(o));
-    // Level-triggered: a spec change (generation), an annotation (requestedAt), finalizers
-    // or deletion enqueue; our own status writes do not, or every reconcile would loop.
+    // Level-triggered: a spec change (generation), an annotation (requestedAt), labels, the
+    // loss of our finalizer or deletion enqueue; our own status and finalizer writes do
+    // not, or every reconcile would run twice or loop.
     primary.on('add', enqueue);
     primary.on('delete', enqueue);
     const inFlight = new Map<string, AbortController>();
@@ -207,7 +208,8 @@ function meaningfulChange(old: KubeObject, cur: KubeObject): boolean {
     a.generation !== b.generation ||
     JSON.stringify(a.annotations ?? {}) !== JSON.stringify(b.annotations ?? {}) ||
     JSON.stringify(a.labels ?? {}) !== JSON.stringify(b.labels ?? {}) ||
-    JSON.stringify(a.finalizers ?? []) !== JSON.stringify(b.finalizers ?? []) ||
+    // our own finalizer being added is not a reason to run again; it being taken away is
+    ((a.finalizers ?? []).includes(FINALIZER) && !(b.finalizers ?? []).includes(FINALIZER)) ||
     a.deletionTimestamp !== b.deletionTimestamp
   );
 }
