@@ -1,10 +1,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { parse, stringify } from 'yaml';
 import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { encryptForTests } from '../../src/services/sops/testing.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
@@ -357,4 +359,56 @@ test('deleting a Kustomization during a long health wait cancels the wait', asyn
   } finally {
     await c.delete({ apiVersion: 'v1', kind: 'ResourceQuota', namespace: ns, name: 'no-pods-slow' });
   }
+});
+
+test('kubeConfig.secretRef: objects are applied with the remote kubeconfig identity; exec plugins are refused', async () => {
+  const c = cluster.get().client;
+  // the "remote cluster" is this one, reached with another identity: a service account
+  // that may edit only the target namespace
+  const target = await cluster.get().namespace('ks-remote');
+  await c.create({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'remote-user', namespace: target } });
+  await c.apply(
+    { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'remote-edit', namespace: target }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'ServiceAccount', name: 'remote-user', namespace: target }] },
+    { fieldManager: 'test' },
+  );
+  const token = await eventually(async () => {
+    const secrets = (await c.list<KubeObject & { type?: string; data?: Record<string, string> }>('v1', 'Secret', { namespace: target })).items;
+    const t = secrets.find((s) => s.type === 'kubernetes.io/service-account-token' && s.metadata.annotations?.['kubernetes.io/service-account.name'] === 'remote-user')?.data?.['token'];
+    return t ? Buffer.from(t, 'base64').toString('utf8') : undefined;
+  }, 20_000, 'service account token');
+  const admin = parse(await readFile(cluster.get().kubeconfigPath, 'utf8')) as { clusters: Array<{ cluster: Record<string, string> }> };
+  const server = admin.clusters[0]!.cluster;
+  const kubeconfig = (user: Record<string, unknown>) =>
+    stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'remote', cluster: server }],
+      users: [{ name: 'remote', user }],
+      contexts: [{ name: 'remote', context: { cluster: 'remote', user: 'remote' } }],
+      'current-context': 'remote',
+    });
+  const secret = (name: string, value: string) =>
+    c.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: { value } } as KubeObject, { fieldManager: 'test', force: true });
+  await secret('remote-kc', kubeconfig({ token }));
+  await secret('exec-kc', kubeconfig({ exec: { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'touch', args: ['/tmp/flotilla-exec-ran'] } }));
+
+  await createRepo(root, 'remote', files({ 'deploy/r.yaml': cm('remote-obj') }));
+  await gitRepo('remote');
+  await kustomization('remote', { path: './deploy', targetNamespace: target, kubeConfig: { secretRef: { name: 'remote-kc' } } });
+  await waitKs('remote', 'True');
+  const applied = await c.get<KubeObject>({ apiVersion: 'v1', kind: 'ConfigMap', namespace: target, name: 'remote-obj' });
+  assert.equal(applied?.metadata.labels?.['kustomize.toolkit.fluxcd.io/name'], 'remote');
+
+  // the same kubeconfig may not write into the Kustomization's own namespace: proof it is the identity used
+  await kustomization('remote-denied', { path: './deploy', repo: 'remote', kubeConfig: { secretRef: { name: 'remote-kc' } } });
+  const denied = await waitKs('remote-denied', 'False');
+  assert.match(readyOf(denied)!.message, new RegExp(`system:serviceaccount:${target}:remote-user`));
+  assert.equal(await getCm('remote-obj'), undefined, 'nothing written with the operator identity');
+
+  // an exec plugin would run a tenant's program inside the operator
+  await kustomization('remote-exec', { path: './deploy', repo: 'remote', kubeConfig: { secretRef: { name: 'exec-kc' } } });
+  const exec = await waitKs('remote-exec', 'False');
+  assert.match(readyOf(exec)!.message, /exec or auth-provider plugin, which is not allowed/);
+  assert.equal(existsSync('/tmp/flotilla-exec-ran'), false);
+  assert.ok(!JSON.stringify(denied.status).includes(token), 'the token never appears in status');
 });
