@@ -260,6 +260,15 @@ test('a health check failure is reported with the object; spec.timeout bounds th
   await cluster.get().client.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods', namespace: ns }, spec: { hard: { pods: '0' } } } as KubeObject);
   try {
     await kustomization('health', { path: './deploy', wait: true, timeout: '5s' });
+    // while it waits, watchers are told so at once: Ready=Unknown, Reconciling and Healthy say what runs
+    const waiting = await eventually(async () => {
+      const o = await cluster.get().client.get<Ks>(ksRef('health'));
+      return readyOf(o)?.status === 'Unknown' ? o : undefined;
+    }, 30_000, 'progress reported during the health wait');
+    assert.equal(readyOf(waiting)?.message, 'Reconciliation in progress');
+    const reconciling = waiting.status?.conditions?.find((c) => c.type === 'Reconciling');
+    assert.match(reconciling?.message ?? '', /^Running health checks for revision main@sha1:[0-9a-f]{40} with a timeout of 5s$/);
+    assert.equal(waiting.status?.conditions?.find((c) => c.type === 'Healthy')?.status, 'Unknown');
     const failed = await waitKs('health', 'False', () => true, 40_000);
     assert.equal(readyOf(failed)?.reason, 'HealthCheckFailed');
     assert.match(readyOf(failed)!.message, /Deployment\/.*never-ready/);

@@ -49,7 +49,12 @@ export interface Applier {
   /** Deletes stale objects that still carry the owner labels; returns change-set lines. */
   prune(client: KubeClient, stale: readonly InventoryEntry[], ownerLabels: Record<string, string>): Promise<string[]>;
   /** Waits until the objects are healthy (kstatus) or the timeout passes. */
-  health(client: KubeClient, entries: readonly InventoryEntry[], timeoutMs: number, signal?: AbortSignal): Promise<{ healthy: boolean; message: string; canceled?: boolean }>;
+  health(
+    client: KubeClient,
+    entries: readonly InventoryEntry[],
+    timeoutMs: number,
+    opts?: { signal?: AbortSignal; onPending?: () => Promise<void> },
+  ): Promise<{ healthy: boolean; message: string; canceled?: boolean }>;
 }
 
 export interface KustomizationDeps {

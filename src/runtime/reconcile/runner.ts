@@ -1,7 +1,7 @@
 import { isApiError, isNotFound } from '../client/errors.ts';
 import { refOf } from '../client/objects.ts';
 import { classify, TransientError, type ReconcileError } from '../errors.ts';
-import { READY, RECONCILING, Reasons, STALLED, findCondition, removeCondition, setCondition, sortConditions, type Condition } from './conditions.ts';
+import { READY, RECONCILING, Reasons, STALLED, findCondition, removeCondition, setCondition, sortConditions, type Condition, type ConditionStatus } from './conditions.ts';
 import {
   FINALIZER,
   REQUESTED_AT_ANNOTATION,
@@ -60,6 +60,8 @@ export async function reconcileObject<O extends FluxObject, S>(
     conditions: structuredClone(obj.status?.conditions ?? []),
   };
   const events: PendingEvent[] = [];
+  // what the server has: the final patch is computed against it
+  let written: FluxStatus | undefined = obj.status;
   const ctx: StepContext<O, S> = {
     obj,
     status,
@@ -70,6 +72,21 @@ export async function reconcileObject<O extends FluxObject, S>(
       setCondition(status.conditions, { type, status: st, reason, message, observedGeneration: generation }, now()),
     clear: (type) => removeCondition(status.conditions, type),
     event: (type, reason, message, opts = {}) => events.push({ type, reason, message, opts }),
+    progress: async (message, unknown = []) => {
+      const at = now();
+      const set = (type: string, st: ConditionStatus, msg: string) =>
+        setCondition(status.conditions, { type, status: st, reason: Reasons.Progressing, message: msg, observedGeneration: generation }, at);
+      set(RECONCILING, 'True', message);
+      set(READY, 'Unknown', 'Reconciliation in progress');
+      for (const type of unknown) set(type, 'Unknown', message);
+      status.conditions = sortConditions(status.conditions);
+      try {
+        await writeStatus(deps, def, { ...obj, status: written }, status);
+        written = structuredClone(status);
+      } catch (e) {
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'could not report progress');
+      }
+    },
   };
 
   let failure: ReconcileError | undefined;
@@ -100,7 +117,7 @@ export async function reconcileObject<O extends FluxObject, S>(
   if (requestedAt) status.lastHandledReconcileAt = requestedAt;
   status.conditions = sortConditions(status.conditions);
 
-  await writeStatus(deps, def, obj, status);
+  await writeStatus(deps, def, { ...obj, status: written }, status);
 
   const ready = findCondition(status.conditions, READY);
   const revision = eventRevision(status);

@@ -40,6 +40,13 @@ export interface StepContext<O extends FluxObject, S> {
   condition(type: string, status: ConditionStatus, reason: string, message: string): void;
   /** Removes a condition (a negative-polarity one such as FetchFailed, once fixed). */
   clear(type: string): void;
+  /**
+   * Tells watchers that long work has begun, at once (not at the end): writes the status
+   * so far with `Reconciling=True` (reason Progressing, `message`), `Ready=Unknown`
+   * ("Reconciliation in progress") and each of `unknown` conditions as Unknown with
+   * `message`. One status patch; a failure to write it is logged, not fatal.
+   */
+  progress(message: string, unknown?: readonly string[]): Promise<void>;
   /** Queues an event; events are written after the status patch. */
   event(type: EventType, reason: string, message: string, opts?: RecordOptions): void;
 }

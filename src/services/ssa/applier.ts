@@ -76,12 +76,13 @@ export class SsaApplier {
   }
 
   /** kstatus health of the entries' objects, waiting up to `timeoutMs`. */
-  async health(client: KubeClient, entries: readonly InventoryEntry[], timeoutMs: number, signal?: AbortSignal): Promise<HealthReport> {
-    return checkHealth(
-      client,
-      entries.map((e) => parseEntry(e)),
-      { timeoutMs, pollMs: this.opts.healthPollMs ?? 5000, ...(signal ? { signal } : {}) },
-    );
+  async health(
+    client: KubeClient,
+    entries: readonly InventoryEntry[],
+    timeoutMs: number,
+    opts: { signal?: AbortSignal; onPending?: () => Promise<void> } = {},
+  ): Promise<HealthReport> {
+    return checkHealth(client, entries.map((e) => parseEntry(e)), { timeoutMs, pollMs: this.opts.healthPollMs ?? 5000, ...opts });
   }
 
   /** Drops the caches of an owner (its Kustomization was deleted). */

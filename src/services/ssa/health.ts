@@ -39,6 +39,8 @@ export interface HealthOptions {
   /** Parallel GETs per poll. */
   concurrency?: number;
   signal?: AbortSignal;
+  /** Called once when the first poll finds objects not yet Current: the wait begins. */
+  onPending?: () => Promise<void>;
   /** Counts the requests made (for tests and benchmarks). */
   stats?: { gets: number };
 }
@@ -78,6 +80,7 @@ export async function checkHealth(client: KubeClient, refs: readonly ObjectRef[]
   let pause = Math.min(FIRST_POLL_MS, pollMs);
   let timedOut = false;
   let canceled = false;
+  let first = true;
 
   for (;;) {
     const observed = await mapLimit(pending, opts.concurrency ?? 8, ([, ref]) => observe(client, ref, ttlJobs, opts.stats));
@@ -92,6 +95,8 @@ export async function checkHealth(client: KubeClient, refs: readonly ObjectRef[]
       canceled = true;
       break;
     }
+    if (first) await opts.onPending?.();
+    first = false;
     const left = deadline - performance.now();
     if (left <= 0) {
       timedOut = true;

@@ -1,5 +1,5 @@
 import { TransientError } from '../../../runtime/errors.ts';
-import { durationOr } from '../../../runtime/duration.ts';
+import { durationOr, formatDuration } from '../../../runtime/duration.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
 import { Cond, Reason, type InventoryEntry, type KustomizationDeps, type KustomizationObject, type KustomizationState } from '../types.ts';
 
@@ -25,7 +25,11 @@ export function healthStep(deps: KustomizationDeps): Step<KustomizationObject, K
       }
       const started = performance.now();
       const timeoutMs = durationOr(spec.timeout, durationOr(spec.interval, 5 * 60_000));
-      const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs, ctx.signal);
+      const revision = ctx.state.artifact.revision;
+      const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs, {
+        signal: ctx.signal,
+        onPending: () => ctx.progress(`Running health checks for revision ${revision} with a timeout of ${formatDuration(timeoutMs)}`, [Cond.Healthy]),
+      });
       if (res.canceled) {
         // deleted or changed while we waited: the queue runs it again at once
         throw new TransientError(HEALTH_CHECK_CANCELED, 'health check canceled: the Kustomization changed or is being deleted');

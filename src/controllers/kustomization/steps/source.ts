@@ -1,3 +1,4 @@
+import { durationOr, formatDuration } from '../../../runtime/duration.ts';
 import { StallingError, WaitingError } from '../../../runtime/errors.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
 import type { ClientFactory } from '../../../services/tenancy/clients.ts';
@@ -22,6 +23,13 @@ export function sourceStep(clients: ClientFactory, lookup: Lookup<SourceObject>)
       if (!artifact) throw new WaitingError(Reason.ArtifactFailed, `Source ${desc} is not ready, artifact not found`);
       ctx.state.artifact = artifact;
       ctx.status['lastAttemptedRevision'] = artifact.revision;
+      // new work (a spec change or a new revision): say so now, not when it is done, so that
+      // `kubectl wait --for=condition=Ready` cannot pass on the previous outcome
+      const status = ctx.obj.status;
+      if (status?.observedGeneration !== ctx.obj.metadata.generation || status?.['lastAppliedRevision'] !== artifact.revision) {
+        const timeout = formatDuration(durationOr(ctx.obj.spec.timeout, durationOr(ctx.obj.spec.interval, 5 * 60_000)));
+        await ctx.progress(`Fetching manifests for revision ${artifact.revision} with a timeout of ${timeout}`);
+      }
     },
   };
 }
