@@ -263,7 +263,8 @@ test('a health check failure is reported with the object; spec.timeout bounds th
     // while it waits, watchers are told so at once: Ready=Unknown, Reconciling and Healthy say what runs
     const waiting = await eventually(async () => {
       const o = await cluster.get().client.get<Ks>(ksRef('health'));
-      return readyOf(o)?.status === 'Unknown' ? o : undefined;
+      const running = o?.status?.conditions?.find((c) => c.type === 'Reconciling')?.message.startsWith('Running health checks');
+      return readyOf(o)?.status === 'Unknown' && running ? o : undefined;
     }, 30_000, 'progress reported during the health wait');
     assert.equal(readyOf(waiting)?.message, 'Reconciliation in progress');
     const reconciling = waiting.status?.conditions?.find((c) => c.type === 'Reconciling');
@@ -420,4 +421,33 @@ test('kubeConfig.secretRef: objects are applied with the remote kubeconfig ident
   assert.match(readyOf(exec)!.message, /exec or auth-provider plugin, which is not allowed/);
   assert.equal(existsSync('/tmp/flotilla-exec-ran'), false);
   assert.ok(!JSON.stringify(denied.status).includes(token), 'the token never appears in status');
+});
+
+test('healthCheckExprs: CEL decides health for the kinds it covers; an invalid expression stalls', async () => {
+  const c = cluster.get().client;
+  const gate = (value: string) => files({ 'deploy/gate.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: gate\n  namespace: NS\ndata:\n  state: ${value}\n` });
+  await createRepo(root, 'cel', gate('waiting'));
+  await gitRepo('cel');
+  const exprs = [{ apiVersion: 'v1', kind: 'ConfigMap', current: "data.state == 'ready'", failed: "data.state == 'broken'" }];
+  await kustomization('cel', { path: './deploy', wait: true, timeout: '3s', healthCheckExprs: exprs });
+  // kstatus alone would call a ConfigMap Current at once: the expression holds it back
+  const waiting = await waitKs('cel', 'False');
+  assert.equal(readyOf(waiting)?.reason, 'HealthCheckFailed');
+  assert.match(readyOf(waiting)!.message, /timeout waiting for: \[ConfigMap\/.*gate status: 'InProgress'\]/);
+
+  await commitFiles(root, 'cel', gate('broken'), { message: 'broken' });
+  await reconcileNow('GitRepository', 'cel');
+  const broken = await waitKs('cel', 'False', (o) => /failed early/.test(readyOf(o)?.message ?? ''));
+  assert.match(readyOf(broken)!.message, /gate status: 'Failed'/);
+
+  await commitFiles(root, 'cel', gate('ready'), { message: 'ready' });
+  await reconcileNow('GitRepository', 'cel');
+  await waitKs('cel', 'True', (o) => o.status?.conditions?.find((x) => x.type === 'Healthy')?.status === 'True');
+
+  await kustomization('cel', { path: './deploy', wait: true, timeout: '3s', healthCheckExprs: [{ apiVersion: 'v1', kind: 'ConfigMap', current: "data.state ==" }] });
+  const stalled = await waitKs('cel', 'False', (o) => readyOf(o)?.reason === 'InvalidCELExpression');
+  assert.match(readyOf(stalled)!.message, /^Reconciliation failed terminally due to configuration error: failed to parse the CEL expression healthCheckExprs\[0\]\.current/);
+  assert.equal(stalled.status?.conditions?.find((x) => x.type === 'Stalled')?.status, 'True');
+  assert.equal((await getCm('gate'))?.data?.['state'], 'ready', 'nothing applied or removed');
+  await c.delete(ksRef('cel'));
 });

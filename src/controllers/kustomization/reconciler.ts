@@ -54,7 +54,7 @@ export function kustomizationReconciler(
     newState: () => ({ objects: [], inventory: [], changeSet: [], changed: false, startedAt: performance.now() }),
     steps: [
       validateStep(),
-      dependenciesStep(clients, lookups.kustomization),
+      dependenciesStep(clients, lookups.kustomization, lookups.source),
       sourceStep(clients, lookups.source),
       buildStep(deps),
       applyStep(deps, clients),

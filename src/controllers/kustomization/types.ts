@@ -2,6 +2,7 @@ import type { KustomizationSpec } from '../../api/kustomize.v1.ts';
 import type { Artifact, ArtifactStore } from '../../services/artifacts/index.ts';
 import type { ClientFactory, TenantClient } from '../../services/tenancy/clients.ts';
 import type { BuildCache } from '../../services/kustomize/pipeline.ts';
+import type { CustomHealthChecks } from '../../services/cel/index.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import type { FluxObject } from '../../runtime/reconcile/types.ts';
@@ -53,7 +54,11 @@ export interface Applier {
     client: KubeClient,
     entries: readonly InventoryEntry[],
     timeoutMs: number,
-    opts?: { signal?: AbortSignal; onPending?: () => Promise<void> },
+    opts?: {
+      signal?: AbortSignal;
+      onPending?: () => Promise<void>;
+      statusOf?: (obj: KubeObject) => { status: 'Current' | 'InProgress' | 'Failed'; message: string } | undefined;
+    },
   ): Promise<{ healthy: boolean; message: string; canceled?: boolean }>;
 }
 
@@ -76,6 +81,8 @@ export interface KustomizationState {
   artifact?: Artifact;
   workDir?: string;
   objects: KubeObject[];
+  /** `healthCheckExprs`, checked by the validate step. */
+  healthChecks?: CustomHealthChecks;
   /** `sha256:<hex>` of the build output, for `status.history`; set once the build succeeded. */
   buildDigest?: string;
   tenant?: TenantClient;
@@ -96,6 +103,7 @@ export const Reason = {
   ReconciliationSucceeded: 'ReconciliationSucceeded',
   PruneFailed: 'PruneFailed',
   InvalidSpec: 'InvalidSpec',
+  InvalidCELExpression: 'InvalidCELExpression',
   Progressing: 'Progressing',
   Succeeded: 'Succeeded',
 } as const;

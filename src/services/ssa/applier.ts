@@ -7,7 +7,7 @@ import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import { AppliedCache, canonicalJson } from './applied-cache.ts';
 import { applyAll, type ApplyAllOptions, type ApplyResult, type DriftCheck } from './apply.ts';
-import { checkHealth, type HealthReport } from './health.ts';
+import { checkHealth, type HealthOptions, type HealthReport } from './health.ts';
 import { diffInventory, parseEntry, type InventoryEntry } from './inventory.ts';
 import { prune } from './prune.ts';
 
@@ -80,7 +80,7 @@ export class SsaApplier {
     client: KubeClient,
     entries: readonly InventoryEntry[],
     timeoutMs: number,
-    opts: { signal?: AbortSignal; onPending?: () => Promise<void> } = {},
+    opts: Pick<HealthOptions, 'signal' | 'onPending' | 'statusOf'> = {},
   ): Promise<HealthReport> {
     return checkHealth(client, entries.map((e) => parseEntry(e)), { timeoutMs, pollMs: this.opts.healthPollMs ?? 5000, ...opts });
   }

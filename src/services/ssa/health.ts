@@ -39,6 +39,11 @@ export interface HealthOptions {
   /** Parallel GETs per poll. */
   concurrency?: number;
   signal?: AbortSignal;
+  /**
+   * A status rule that takes precedence over kstatus's for the objects it covers
+   * (`healthCheckExprs`); undefined for the others. A throw makes the object Unknown.
+   */
+  statusOf?: (obj: KubeObject) => { status: KStatus; message: string } | undefined;
   /** Called once when the first poll finds objects not yet Current: the wait begins. */
   onPending?: () => Promise<void>;
   /** Counts the requests made (for tests and benchmarks). */
@@ -47,7 +52,8 @@ export interface HealthOptions {
 
 const FIRST_POLL_MS = 250;
 
-async function observe(client: KubeClient, ref: ObjectRef, ttlJobs: Set<string>, stats: { gets: number } | undefined): Promise<HealthResult> {
+async function observe(client: KubeClient, ref: ObjectRef, ttlJobs: Set<string>, opts: HealthOptions): Promise<HealthResult> {
+  const stats = opts.stats;
   const subject = describeRef(ref);
   try {
     if (stats) stats.gets++;
@@ -57,7 +63,7 @@ async function observe(client: KubeClient, ref: ObjectRef, ttlJobs: Set<string>,
         ? { ref, subject, status: 'Current', message: 'Job completed and was deleted after its TTL' }
         : { ref, subject, status: 'NotFound', message: 'Resource not found' };
     }
-    return { ref, subject, ...computeStatus(obj) };
+    return { ref, subject, ...(opts.statusOf?.(obj) ?? computeStatus(obj)) };
   } catch (e) {
     if (isNotFound(e)) return { ref, subject, status: 'NotFound', message: errorMessage(e) };
     return { ref, subject, status: 'Unknown', message: errorMessage(e) };
@@ -83,7 +89,7 @@ export async function checkHealth(client: KubeClient, refs: readonly ObjectRef[]
   let first = true;
 
   for (;;) {
-    const observed = await mapLimit(pending, opts.concurrency ?? 8, ([, ref]) => observe(client, ref, ttlJobs, opts.stats));
+    const observed = await mapLimit(pending, opts.concurrency ?? 8, ([, ref]) => observe(client, ref, ttlJobs, opts));
     pending.forEach(([id], i) => latest.set(id, observed[i] as HealthResult));
     pending = pending.filter(([id]) => latest.get(id)?.status !== 'Current');
     if (pending.length === 0) break;

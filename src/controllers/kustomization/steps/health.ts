@@ -1,5 +1,6 @@
 import { TransientError } from '../../../runtime/errors.ts';
 import { durationOr, formatDuration } from '../../../runtime/duration.ts';
+import type { KubeObject } from '../../../runtime/client/objects.ts';
 import type { Step } from '../../../runtime/reconcile/types.ts';
 import { Cond, Reason, type InventoryEntry, type KustomizationDeps, type KustomizationObject, type KustomizationState } from '../types.ts';
 
@@ -28,6 +29,7 @@ export function healthStep(deps: KustomizationDeps): Step<KustomizationObject, K
       const revision = ctx.state.artifact.revision;
       const res = await deps.applier.health(ctx.state.tenant.client, entries, timeoutMs, {
         signal: ctx.signal,
+        ...(ctx.state.healthChecks ? { statusOf: (o: KubeObject) => ctx.state.healthChecks?.statusOf(o) } : {}),
         onPending: () => ctx.progress(`Running health checks for revision ${revision} with a timeout of ${formatDuration(timeoutMs)}`, [Cond.Healthy]),
       });
       if (res.canceled) {
