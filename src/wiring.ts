@@ -59,7 +59,12 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
   manager.register(
     gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs, sameCheckout: new Map() }),
   );
-  const clients = new ClientFactory(services.client, { defaultServiceAccount: cfg.defaultServiceAccount, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs });
+  const clients = new ClientFactory(services.client, {
+    defaultServiceAccount: cfg.defaultServiceAccount,
+    noCrossNamespaceRefs: cfg.noCrossNamespaceRefs,
+    allowKubeconfigExec: cfg.insecureKubeconfigExec,
+    allowKubeconfigInsecureTls: cfg.insecureKubeconfigTls,
+  });
   manager.register(
     kustomizationController(
       {
@@ -68,10 +73,11 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
         clients,
         defaultServiceAccount: cfg.defaultServiceAccount,
         buildCache: new BuildCache(),
-        applier: new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 4, healthPollMs: 2000 }),
+        applier: new SsaApplier({ fieldManager: 'kustomize-controller', concurrency: 4, healthPollMs: 2000, failFast: !cfg.featureGates.DisableFailFastBehavior }),
         kubectl: cfg.tools.kubectl,
         noRemoteBases: cfg.noRemoteBases,
-        strictSubstitution: true,
+        strictSubstitution: cfg.featureGates.StrictPostBuildSubstitutions,
+        additiveCelDependencyCheck: cfg.featureGates.AdditiveCELDependencyCheck,
         applyConcurrency: 4,
       },
       clients,

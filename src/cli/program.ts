@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { OPERATOR_FLAGS, normalizeSwitches, resolveConfig, type RawOptions } from '../config/config.ts';
+import { COMPAT_FLAGS, OPERATOR_FLAGS, normalizeSwitches, resolveConfig, type RawOptions } from '../config/config.ts';
 import { createLogger } from '../runtime/log/logger.ts';
 import { devDown, devStatus, devSupervise, devUp } from './dev/dev.ts';
 import { buildCommand, diffCommand } from './commands/build.ts';
@@ -24,9 +24,11 @@ function operatorCommand(): Command {
     if (f.default !== undefined) opt.default(undefined, f.default);
     cmd.addOption(opt);
   }
+  for (const f of COMPAT_FLAGS) cmd.addOption(new Option(f.flag, f.help).hideHelp());
   cmd.action(async (raw: RawOptions) => {
     const cfg = resolveConfig(raw);
     const log = createLogger(cfg.logLevel, process.stdout);
+    if (cfg.ignoredFlags.length) log.info({ flags: cfg.ignoredFlags }, 'Flux flags accepted for compatibility; they have no effect in Flotilla');
     const { startOperator } = await import('../main.ts');
     const op = await startOperator(cfg, log);
     log.info({ metrics: op.urls.metrics, health: op.urls.health, artifacts: op.urls.artifacts }, 'flotilla operator started');

@@ -38,7 +38,87 @@ export interface OperatorConfig {
   tools: { kubectl: string; helm: string };
   /** PATH handed to child processes (git, ssh). */
   searchPath: string;
+  /** `--feature-gates`, with Flux's defaults filled in. */
+  featureGates: Readonly<Record<FeatureGate, boolean>>;
+  /** `--insecure-kubeconfig-exec`: remote kubeconfigs may use exec and auth-provider plugins. */
+  insecureKubeconfigExec: boolean;
+  /** `--insecure-kubeconfig-tls`: remote kubeconfigs may skip TLS verification. */
+  insecureKubeconfigTls: boolean;
+  /** Flux flags given that change nothing here, for one line in the start-up log. */
+  ignoredFlags: string[];
 }
+
+/**
+ * Flux's feature gates across its controllers, with their defaults. The ones Flotilla acts
+ * on: StrictPostBuildSubstitutions, DisableFailFastBehavior, AdditiveCELDependencyCheck.
+ * The others are accepted so that existing Deployment args keep working.
+ */
+export const FEATURE_GATES = {
+  StrictPostBuildSubstitutions: true,
+  DisableStatusPollerCache: true,
+  DisableFailFastBehavior: false,
+  GroupChangeLog: false,
+  AdditiveCELDependencyCheck: false,
+  ExternalArtifact: false,
+  CancelHealthCheckOnNewRevision: false,
+  DisableConfigWatchers: false,
+  DirectSourceFetch: false,
+  MigrateAPIVersion: false,
+  CacheSecretsAndConfigMaps: false,
+  ObjectLevelWorkloadIdentity: false,
+  DetectDrift: false,
+  CorrectDrift: false,
+  AllowDNSLookups: false,
+  OOMWatch: false,
+  AdoptLegacyReleases: true,
+  DisableChartDigestTracking: false,
+  UseHelm3Defaults: false,
+  DefaultToRetryOnFailure: false,
+  GitForcePushBranch: true,
+  GitShallowClone: true,
+  GitAllBranchReferences: true,
+  GitSparseCheckout: false,
+  FluxStorage: false,
+} as const;
+
+export type FeatureGate = keyof typeof FEATURE_GATES;
+
+/** Parses `A=true,B=false` like Kubernetes' component flags; an unknown gate is an error. */
+export function parseFeatureGates(text: string | undefined): Record<FeatureGate, boolean> {
+  const gates: Record<FeatureGate, boolean> = { ...FEATURE_GATES };
+  for (const part of (text ?? '').split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name = '', value = 'true'] = part.split('=').map((x) => x.trim());
+    if (!(name in FEATURE_GATES)) throw new Error(`--feature-gates: unknown feature gate '${name}' (known: ${Object.keys(FEATURE_GATES).join(', ')})`);
+    if (value !== 'true' && value !== 'false') throw new Error(`--feature-gates: ${name} wants true or false, got ${JSON.stringify(value)}`);
+    gates[name as FeatureGate] = value === 'true';
+  }
+  return gates;
+}
+
+/**
+ * Flags of Flux's controllers that have no counterpart here (cache sizes of a Helm index
+ * cache Flotilla does not keep, the notification address of a separate process, ...).
+ * They are accepted with their value so that a Flux Deployment's args work unchanged.
+ */
+export const FLUX_FLAGS_WITHOUT_EFFECT = [
+  'events-addr',
+  'artifact-retention-ttl',
+  'artifact-retention-records',
+  'artifact-digest-algo',
+  'helm-index-max-size',
+  'helm-chart-max-size',
+  'helm-chart-file-max-size',
+  'helm-cache-max-size',
+  'helm-cache-ttl',
+  'helm-cache-purge-interval',
+  'ssh-hostkey-algos',
+  'ssh-kex-algos',
+  'token-cache-max-size',
+  'default-kubeconfig-service-account',
+  'default-decryption-service-account',
+  'sops-age-secret',
+  'graceful-shutdown-timeout',
+] as const;
 
 export const DEFAULT_QPS = 500;
 export const DEFAULT_BURST = 1000;
@@ -123,9 +203,15 @@ export function resolveConfig(raw: RawOptions, env: NodeJS.ProcessEnv = process.
     identity: env['POD_NAME'] ?? `${os.hostname()}_${process.pid}`,
     tools: toolPaths(env),
     searchPath: env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin',
+    featureGates: Object.freeze(parseFeatureGates(str(raw['featureGates']))),
+    insecureKubeconfigExec: bool(raw['insecureKubeconfigExec'], false),
+    insecureKubeconfigTls: bool(raw['insecureKubeconfigTls'], false),
+    ignoredFlags: FLUX_FLAGS_WITHOUT_EFFECT.filter((f) => raw[camel(f)] !== undefined).map((f) => `--${f}`),
   };
   return Object.freeze(cfg);
 }
+
+const camel = (flag: string): string => flag.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
 
 /** ~/.kube/config when it exists and we are not in a pod (client-go's order). */
 function defaultKubeconfig(env: NodeJS.ProcessEnv): string | undefined {
@@ -141,7 +227,7 @@ function advertised(storageAddr: string, env: NodeJS.ProcessEnv): string {
   return `${host}:${port}`;
 }
 
-const SWITCHES = ['--no-cross-namespace-refs', '--no-remote-bases', '--enable-leader-election'];
+const SWITCHES = ['--no-cross-namespace-refs', '--no-remote-bases', '--enable-leader-election', '--insecure-kubeconfig-exec', '--insecure-kubeconfig-tls'];
 
 /**
  * Flux spells boolean switches `--no-cross-namespace-refs=true`; commander only knows the
@@ -191,4 +277,13 @@ export const OPERATOR_FLAGS: ReadonlyArray<{ flag: string; help: string; default
   { flag: '--watch-label-selector <selector>', help: 'only reconcile objects matching this label selector (sharding)' },
   { flag: '--log-level <level>', help: 'trace, debug, info, warn or error', default: 'info' },
   { flag: '--log-encoding <encoding>', help: 'accepted for Flux compatibility; logs are always JSON', default: 'json' },
+  { flag: '--feature-gates <gates>', help: "Flux's feature gates, e.g. DisableFailFastBehavior=true,AdditiveCELDependencyCheck=true" },
+  { flag: '--insecure-kubeconfig-exec', help: 'allow exec and auth-provider plugins in remote kubeconfigs (runs programs named by tenants)' },
+  { flag: '--insecure-kubeconfig-tls', help: 'allow remote kubeconfigs that skip TLS verification' },
 ];
+
+/** Flux's flags that Flotilla accepts and ignores (hidden from `--help`; the chart has no values for them). */
+export const COMPAT_FLAGS: ReadonlyArray<{ flag: string; help: string }> = FLUX_FLAGS_WITHOUT_EFFECT.map((f) => ({
+  flag: `--${f} <value>`,
+  help: 'accepted for Flux compatibility; no effect in Flotilla',
+}));

@@ -143,6 +143,9 @@ function everyOption(platformNamespace: string): Record<string, unknown> {
       defaultServiceAccount: 'applier',
       noCrossNamespaceRefs: true,
       noRemoteBases: true,
+      featureGates: { DisableFailFastBehavior: true, AdditiveCELDependencyCheck: true },
+      insecureKubeconfigExec: true,
+      insecureKubeconfigTls: true,
       leaderElection: { enabled: true, leaseDuration: '40s', renewDeadline: '33s', retryPeriod: '3s' },
       extraArgs: ['--kubeconfig=/etc/flotilla/remote/kubeconfig', '--context=production'],
       extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=700' }],
@@ -429,6 +432,11 @@ test('every operator flag can be set from values, and the rendered args are flag
   const known = OPERATOR_FLAGS.map((f) => f.flag.split(' ')[0] ?? '');
   for (const flag of known) assert.ok(rendered.has(flag), `no value renders ${flag}`);
   for (const flag of rendered) assert.ok(known.includes(flag), `the chart renders ${flag}, which \`flotilla operator\` does not define`);
+  const cfg = resolveConfig(parseOperatorArgs(operatorContainer(r).args), { PATH: '/usr/bin' });
+  assert.equal(cfg.featureGates.DisableFailFastBehavior, true);
+  assert.equal(cfg.featureGates.AdditiveCELDependencyCheck, true);
+  assert.equal(cfg.featureGates.StrictPostBuildSubstitutions, true, 'a gate left alone keeps its default');
+  assert.equal(cfg.insecureKubeconfigExec, true);
 });
 
 test('the operator parses the rendered args into the intended settings', async () => {

@@ -122,6 +122,19 @@ app.kubernetes.io/part-of: flotilla
 {{- else if $o.defaultServiceAccount }}
 - --default-service-account={{ $o.defaultServiceAccount }}
 {{- end }}
+{{- with $o.featureGates }}
+{{- $gates := list }}
+{{- range $name, $on := . }}
+{{- $gates = append $gates (printf "%s=%t" $name $on) }}
+{{- end }}
+- {{ printf "--feature-gates=%s" (join "," $gates) | quote }}
+{{- end }}
+{{- if $o.insecureKubeconfigExec }}
+- --insecure-kubeconfig-exec
+{{- end }}
+{{- if $o.insecureKubeconfigTls }}
+- --insecure-kubeconfig-tls
+{{- end }}
 {{- range $o.extraArgs }}
 - {{ . | quote }}
 {{- end }}

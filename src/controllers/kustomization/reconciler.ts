@@ -54,7 +54,7 @@ export function kustomizationReconciler(
     newState: () => ({ objects: [], inventory: [], changeSet: [], changed: false, startedAt: performance.now() }),
     steps: [
       validateStep(),
-      dependenciesStep(clients, lookups.kustomization, lookups.source),
+      dependenciesStep(clients, lookups.kustomization, lookups.source, { additive: deps.additiveCelDependencyCheck === true }),
       sourceStep(clients, lookups.source),
       buildStep(deps),
       applyStep(deps, clients),

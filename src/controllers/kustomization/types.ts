@@ -73,6 +73,8 @@ export interface KustomizationDeps {
   kubectl: string;
   noRemoteBases: boolean;
   strictSubstitution: boolean;
+  /** AdditiveCELDependencyCheck: a `readyExpr` adds to the built-in dependency checks instead of replacing them. */
+  additiveCelDependencyCheck?: boolean;
   /** Parallel requests per apply stage. */
   applyConcurrency: number;
 }

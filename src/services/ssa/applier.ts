@@ -18,6 +18,8 @@ export interface SsaApplierOptions {
   driftCheck?: DriftCheck;
   /** Longest pause between health polls. */
   healthPollMs?: number;
+  /** Stop a health wait at the first Failed object (Flux's default; DisableFailFastBehavior turns it off). */
+  failFast?: boolean;
 }
 
 export interface ApplyCall {
@@ -82,7 +84,7 @@ export class SsaApplier {
     timeoutMs: number,
     opts: Pick<HealthOptions, 'signal' | 'onPending' | 'statusOf'> = {},
   ): Promise<HealthReport> {
-    return checkHealth(client, entries.map((e) => parseEntry(e)), { timeoutMs, pollMs: this.opts.healthPollMs ?? 5000, ...opts });
+    return checkHealth(client, entries.map((e) => parseEntry(e)), { timeoutMs, pollMs: this.opts.healthPollMs ?? 5000, failFast: this.opts.failFast ?? true, ...opts });
   }
 
   /** Drops the caches of an owner (its Kustomization was deleted). */

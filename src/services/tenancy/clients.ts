@@ -11,6 +11,10 @@ export interface TenancyOptions {
   defaultServiceAccount?: string | undefined;
   /** `--no-cross-namespace-refs`. */
   noCrossNamespaceRefs: boolean;
+  /** `--insecure-kubeconfig-exec`: remote kubeconfigs may run exec and auth-provider plugins. */
+  allowKubeconfigExec?: boolean;
+  /** `--insecure-kubeconfig-tls`: remote kubeconfigs may skip TLS verification. */
+  allowKubeconfigInsecureTls?: boolean;
 }
 
 export interface TenantTarget {
@@ -76,10 +80,20 @@ export class ClientFactory {
       throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' is not valid: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
     }
     // an exec plugin or auth provider would run a program named by a tenant inside the operator
-    if (kc.usesPlugins()) {
-      throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' uses an exec or auth-provider plugin, which is not allowed; use a token or client certificate`);
+    if (kc.usesPlugins() && !this.opts.allowKubeconfigExec) {
+      throw new StallingError(
+        reason,
+        `the kubeconfig in secret '${namespace}/${ref.name}' uses an exec or auth-provider plugin, which is not allowed; use a token or client certificate (or start the operator with --insecure-kubeconfig-exec)`,
+      );
     }
-    if (!kc.cluster()) throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' has no current context`);
+    const cluster = kc.cluster();
+    if (!cluster) throw new StallingError(reason, `the kubeconfig in secret '${namespace}/${ref.name}' has no current context`);
+    if (cluster['insecure-skip-tls-verify'] && !this.opts.allowKubeconfigInsecureTls) {
+      throw new StallingError(
+        reason,
+        `the kubeconfig in secret '${namespace}/${ref.name}' skips TLS verification, which is not allowed; give the cluster's CA (or start the operator with --insecure-kubeconfig-tls)`,
+      );
+    }
     return kc;
   }
 }

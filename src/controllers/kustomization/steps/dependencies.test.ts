@@ -18,10 +18,10 @@ function ks(name: string, opts: { source?: string; dependsOn?: Array<{ name: str
   } as unknown as KustomizationObject;
 }
 
-async function check(self: KustomizationObject, others: KustomizationObject[], revision = 'main@sha1:2'): Promise<string | undefined> {
+async function check(self: KustomizationObject, others: KustomizationObject[], revision = 'main@sha1:2', additive = false): Promise<string | undefined> {
   const byName = new Map(others.map((o) => [o.metadata.name, o]));
   const source = { status: { artifact: { revision } } } as unknown as SourceObject;
-  const step = dependenciesStep(clients, (_k, _ns, name) => byName.get(name), (_k, _ns, name) => (name === 'repo' ? source : undefined));
+  const step = dependenciesStep(clients, (_k, _ns, name) => byName.get(name), (_k, _ns, name) => (name === 'repo' ? source : undefined), { additive });
   const ctx = { obj: self, state: {}, status: { conditions: [] }, log: { debug: () => undefined } } as unknown as StepContext<KustomizationObject, KustomizationState>;
   try {
     await step.run(ctx);
@@ -48,4 +48,11 @@ test('readyExpr replaces the built-in readiness check', async () => {
   assert.equal(await check(me, [ks('infra', { labels: { tier: 'edge' } })]), "dependency 'ns/infra' is not ready according to readyExpr eval");
   const failing = ks('app', { dependsOn: [{ name: 'infra', readyExpr: 'dep.status.missing == 1' }] });
   assert.match((await check(failing, [ks('infra')])) ?? '', /dependency 'ns\/infra': .*missing/);
+});
+
+test('AdditiveCELDependencyCheck: readyExpr and the built-in checks must both hold', async () => {
+  const me = ks('app', { dependsOn: [{ name: 'infra', readyExpr: "dep.metadata.?labels.?tier.orValue('') == 'base'" }] });
+  const notReady = ks('infra', { ready: false, labels: { tier: 'base' } });
+  assert.equal(await check(me, [notReady], 'main@sha1:2', true), "dependency 'ns/infra' is not ready");
+  assert.equal(await check(me, [ks('infra', { labels: { tier: 'base' }, applied: 'main@sha1:2' })], 'main@sha1:2', true), undefined);
 });

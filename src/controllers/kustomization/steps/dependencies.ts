@@ -35,7 +35,8 @@ export function findCycle(start: KustomizationObject, lookup: Lookup<Kustomizati
 /**
  * `dependsOn`: every dependency must be Ready for its current generation and, when it
  * shares this Kustomization's source, have applied the source's current revision; a
- * `readyExpr` replaces those checks with its own (Flux's default). The wait is
+ * `readyExpr` replaces those checks with its own (Flux's default) or, under the
+ * AdditiveCELDependencyCheck gate, adds to them. The wait is
  * event-driven: the controller enqueues dependents the moment a dependency turns Ready
  * or applies a new revision, and only falls back to `--requeue-dependency` polling.
  */
@@ -43,6 +44,7 @@ export function dependenciesStep(
   clients: ClientFactory,
   lookup: Lookup<KustomizationObject>,
   sources: Lookup<SourceObject>,
+  opts: { additive: boolean } = { additive: false },
 ): Step<KustomizationObject, KustomizationState> {
   return {
     name: 'dependencies',
@@ -67,7 +69,7 @@ export function dependenciesStep(
             throw new WaitingError(Reason.DependencyNotReady, `dependency ${name}: ${e instanceof Error ? e.message : String(e)}`);
           }
           if (!ready) throw new WaitingError(Reason.DependencyNotReady, `dependency ${name} is not ready according to readyExpr eval`);
-          return;
+          if (!opts.additive) return;
         }
         const readyCond = findCondition(dep.status?.conditions, READY);
         if (readyCond?.status !== 'True' || dep.status?.observedGeneration !== dep.metadata.generation) {
