@@ -47,7 +47,7 @@ LABEL org.opencontainers.image.title="flotilla" \
 # tini reaps the grandchildren of git and ssh that a timed-out child leaves behind:
 # node as PID 1 would not.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates git openssh-client tini \
+ && apt-get install -y --no-install-recommends ca-certificates git gnupg openssh-client tini \
  && rm -rf /var/lib/apt/lists/* \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* /usr/local/bin/yarn /usr/local/bin/yarnpkg \

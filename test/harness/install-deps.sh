@@ -17,7 +17,7 @@ SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 
 need_pkgs=()
-for p in golang-go golang-github-modern-go-reflect2-dev etcd-server rsync jq git age docker-registry openssh-server unzip; do
+for p in golang-go golang-github-modern-go-reflect2-dev etcd-server rsync jq git age docker-registry openssh-server gnupg unzip; do
   dpkg -s "$p" >/dev/null 2>&1 || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then

@@ -648,7 +648,7 @@ test('the Dockerfile: pinned bases, verified tools, production deps, non-root, t
   assert.ok(runs.some((r) => /tsc -p tsconfig\.build\.json/.test(r)), 'dist/ is compiled in the image build');
   const finalStage = ins.slice(ins.map((i) => i.keyword).lastIndexOf('FROM'));
   const finalRuns = finalStage.filter((i) => i.keyword === 'RUN').map((i) => i.args).join(' ');
-  for (const pkg of ['git', 'openssh-client', 'ca-certificates']) assert.match(finalRuns, new RegExp(`\\b${pkg}\\b`), `runtime image installs ${pkg}`);
+  for (const pkg of ['git', 'gnupg', 'openssh-client', 'ca-certificates']) assert.match(finalRuns, new RegExp(`\\b${pkg}\\b`), `runtime image installs ${pkg}`);
   const user = finalStage.filter((i) => i.keyword === 'USER').at(-1)?.args ?? '';
   assert.match(user, /^[1-9]\d*(:[1-9]\d*)?$/, 'a numeric non-root USER (runAsNonRoot can verify it)');
   assert.equal(user.split(':')[0], '65532');

@@ -1,8 +1,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { extractTarGz } from '../../src/services/artifacts/index.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
@@ -10,6 +12,7 @@ import { commitFiles, createRepo, startGitHttpServer, type GitHttpServer } from 
 import { generateSshKey, startSshGitServer, type SshGitServer } from '../harness/ssh-server.ts';
 import { startTestOperator, type TestOperator } from '../harness/operator.ts';
 
+const run = promisify(execFile);
 const cluster = useCluster();
 const CANARY = 'canary-Pa55w0rd-7f3e';
 let root: string;
@@ -255,6 +258,58 @@ test('GitRepositories tracking the same commit share one checkout', async () => 
   // other tests' failing objects keep retrying against their own repositories: count this one's only
   assert.equal(http.requests.filter((r) => r.command === 'fetch' && r.path.includes('/shared-clone.git/')).length, 0, 'no second clone');
   assert.deepEqual(await artifactFiles(second), ['a.yaml']);
+});
+
+test('verify: SSH- and PGP-signed commits and tags are verified; a foreign or missing signature keeps the previous artifact', async () => {
+  const keys = await mkdtemp(path.join(os.tmpdir(), 'signing-'));
+  const gnupgHome = path.join(keys, 'gnupg');
+  const gpgEnv = { ...process.env, GNUPGHOME: gnupgHome };
+  try {
+    for (const name of ['signer', 'stranger']) await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', path.join(keys, name)]);
+    await mkdir(gnupgHome, { mode: 0o700 });
+    await run('gpg', ['--batch', '--passphrase', '', '--quick-gen-key', 'Flotilla Signer <signer@flotilla.invalid>', 'ed25519', 'sign', 'never'], { env: gpgEnv });
+    const fpr = /^fpr:+([0-9A-F]{40}):/m.exec((await run('gpg', ['--batch', '--with-colons', '--list-keys'], { env: gpgEnv })).stdout)?.[1] ?? '';
+    const armored = (await run('gpg', ['--batch', '--armor', '--export', fpr], { env: gpgEnv })).stdout;
+    const sshSign = { format: 'ssh' as const, key: path.join(keys, 'signer') };
+    await secret('verify-keys', { 'signer.sshpub': await readFile(path.join(keys, 'signer.pub'), 'utf8'), 'signer.asc': armored });
+    const verified = (o: GitRepo) => o.status?.conditions?.find((c) => c.type === 'SourceVerified');
+
+    // an SSH-signed commit, and an SSH-signed annotated tag on it
+    const commit = await createRepo(root, 'signed', { 'a.yaml': 'kind: ConfigMap\n' }, { sign: sshSign, annotatedTag: { name: 'v1.0.0', message: 'release' } });
+    await apply('signed', { url: http.url('signed'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' }, verify: { mode: 'HEAD', secretRef: { name: 'verify-keys' } } });
+    const head = await waitReady('signed');
+    assert.equal(verified(head)?.status, 'True');
+    assert.match(verified(head)!.message, new RegExp(`^verified signature of\\n\\t- commit '${commit}' with key 'SHA256:`));
+    assert.equal((head.status as Record<string, unknown>)['sourceVerificationMode'], 'HEAD');
+    await apply('signed-tag', { url: http.url('signed'), ref: { tag: 'v1.0.0' }, secretRef: { name: 'https-auth' }, verify: { mode: 'TagAndHEAD', secretRef: { name: 'verify-keys' } } });
+    const tag = await waitReady('signed-tag');
+    assert.match(verified(tag)!.message, new RegExp(`tag 'v1.0.0@sha1:${commit}' with key 'SHA256:.*\\n\\t- commit '${commit}'`));
+
+    // a PGP-signed commit
+    await createRepo(root, 'pgp-signed', { 'a.yaml': 'kind: ConfigMap\n' }, { sign: { format: 'openpgp', key: fpr, gnupgHome } });
+    await apply('pgp-signed', { url: http.url('pgp-signed'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' }, verify: { mode: 'head', secretRef: { name: 'verify-keys' } } });
+    assert.match(verified(await waitReady('pgp-signed'))!.message, /with key '[0-9A-F]{16,40}'/);
+
+    // a commit signed by a key that is not listed, then an unsigned one: refused, the verified artifact stays
+    const stranger = await commitFiles(root, 'signed', { 'b.yaml': 'kind: ConfigMap\n' }, { sign: { format: 'ssh', key: path.join(keys, 'stranger') } });
+    await requestReconcile('signed');
+    const foreign = await waitFailed('signed', (m) => m.includes(stranger));
+    assert.equal(verified(foreign)?.reason, 'InvalidCommitSignature');
+    assert.match(ready(foreign)!.message, new RegExp(`signature verification of commit '${stranger}' failed: it is not signed by any of the given keys`));
+    assert.equal(foreign.status?.artifact?.revision, head.status?.artifact?.revision, 'the previous artifact is kept');
+    const unsigned = await commitFiles(root, 'signed', { 'c.yaml': 'kind: ConfigMap\n' });
+    await requestReconcile('signed');
+    assert.match(ready(await waitFailed('signed', (m) => m.includes(unsigned)))!.message, /failed: it is not signed/);
+
+    // Tag mode needs a tag reference
+    await apply('tag-mode-branch', { url: http.url('signed'), ref: { branch: 'main' }, secretRef: { name: 'https-auth' }, verify: { mode: 'Tag', secretRef: { name: 'verify-keys' } } });
+    const stalled = await waitFailed('tag-mode-branch');
+    assert.equal(ready(stalled)?.reason, 'InvalidVerificationMode');
+    assert.equal(stalled.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
+  } finally {
+    await run('gpgconf', ['--kill', 'gpg-agent'], { env: gpgEnv }).catch(() => undefined);
+    await rm(keys, { recursive: true, force: true });
+  }
 });
 
 test('deleting a GitRepository removes its artifacts', async () => {

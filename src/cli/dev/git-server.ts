@@ -305,6 +305,11 @@ export interface CommitOptions {
   tag?: string;
   /** Create this annotated tag (with the given message) on the new commit. */
   annotatedTag?: { name: string; message: string };
+  /**
+   * Sign the commit and the annotated tag: `ssh` with the private key file `key`, or
+   * `openpgp` with the key id `key` from the keyring in `gnupgHome`.
+   */
+  sign?: { format: 'ssh' | 'openpgp'; key: string; gnupgHome?: string };
 }
 
 const HARNESS_GIT_ENV: NodeJS.ProcessEnv = {
@@ -414,14 +419,17 @@ export async function commitFiles(
       const parentTree = (await harnessGit(['rev-parse', `${parent}^{tree}`], { env })).trim();
       if (parentTree === tree) return parent;
     }
-    const commitArgs = ['commit-tree', tree, '-m', options.message ?? `update ${Object.keys(files).join(', ')}`];
+    const sign = options.sign;
+    const signing = sign ? ['-c', `gpg.format=${sign.format}`, '-c', `user.signingkey=${sign.key}`] : [];
+    if (sign?.gnupgHome) env['GNUPGHOME'] = sign.gnupgHome;
+    const commitArgs = [...signing, 'commit-tree', ...(sign ? ['-S'] : []), tree, '-m', options.message ?? `update ${Object.keys(files).join(', ')}`];
     if (parent) commitArgs.push('-p', parent);
     const commit = (await harnessGit(commitArgs, { env })).trim();
     await harnessGit(['update-ref', ref, commit, ...(parent ? [parent] : [])], { env });
 
     if (options.tag) await harnessGit(['tag', '--', options.tag, commit], { env });
     if (options.annotatedTag) {
-      await harnessGit(['tag', '-a', '-m', options.annotatedTag.message, '--', options.annotatedTag.name, commit], { env });
+      await harnessGit([...signing, 'tag', sign ? '-s' : '-a', '-m', options.annotatedTag.message, '--', options.annotatedTag.name, commit], { env });
     }
     return commit;
   } finally {

@@ -17,7 +17,7 @@ export function gitRepositoryReconciler(deps: GitRepositoryDeps, lookup: LookupG
     controllerName: 'source-controller',
     finalizer: true,
     newState: () => ({ auth: { type: 'none' }, proxy: undefined, upToDate: false, included: [] }),
-    steps: [credentialsStep(deps), resolveStep(deps), checkoutStep(deps), includeStep(deps, lookup), verifyStep(), storeStep(deps)],
+    steps: [credentialsStep(deps), resolveStep(deps), checkoutStep(deps), includeStep(deps, lookup), verifyStep(deps), storeStep(deps)],
     async cleanup(state) {
       if (state.workDir) await rm(state.workDir, { recursive: true, force: true });
     },

@@ -76,6 +76,7 @@ export function urlSeen(sameCheckout: ReadonlyMap<string, unknown>, url: string)
 
 /** What makes two checkouts identical; undefined when includes make the content object-specific. */
 export function checkoutKey(spec: GitRepositoryObject['spec'], commit: string): string | undefined {
-  if (spec.include?.length) return undefined;
+  // includes make the content object-specific; verification needs a checkout of its own
+  if (spec.include?.length || spec.verify) return undefined;
   return JSON.stringify([spec.url, commit, spec.ignore ?? null, spec.recurseSubmodules ?? false, spec.sparseCheckout ?? []]);
 }

@@ -4,7 +4,7 @@
  * for the whole operation and an output cap. URLs and ref names are validated before they
  * reach git, positional arguments follow `--`, and every message is redacted.
  */
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StallingError } from '../../runtime/errors.ts';
 import type { Logger } from '../../runtime/log/logger.ts';
@@ -24,6 +24,7 @@ import type {
   GitClient,
   GitRef,
   GitSignature,
+  PublicKeys,
   PushResult,
   ResolvedRef,
 } from './types.ts';
@@ -137,7 +138,7 @@ export class CliGitClient implements GitClient {
         await op.git(['sparse-checkout', 'set', '--cone', '--', ...sparse], { ...at, operation: 'git sparse-checkout' });
       }
 
-      const commit = await this.fetchResolved(op, resolved, dir);
+      const commit = await this.fetchResolved(op, resolved, dir, options.keepTag === true);
       await op.git(['checkout', '--quiet', '--detach', commit], { ...at, operation: 'git checkout' });
 
       if (options.recurseSubmodules) {
@@ -156,6 +157,41 @@ export class CliGitClient implements GitClient {
         ...(resolved.refName !== undefined ? { refName: resolved.refName } : {}),
         ...info,
       };
+    });
+  }
+
+  async verifySignatures(dir: string, objects: { commit?: string; tag?: string }, keys: PublicKeys, options: GitCallOptions = {}): Promise<{ commit?: string; tag?: string }> {
+    return this.withOperation(undefined, { type: 'none' }, options, async (op) => {
+      const trust = await mkdtemp(path.join(op.session.dir, 'trust-'));
+      const gnupgHome = path.join(trust, 'gnupg');
+      await mkdir(gnupgHome, { mode: 0o700 });
+      for (const ring of keys.pgp) {
+        const imported = await runBounded('gpg', ['--batch', '--quiet', '--no-tty', '--import'], {
+          env: { PATH: this.settings.searchPath, GNUPGHOME: gnupgHome, LC_ALL: 'C' },
+          timeoutMs: 30_000,
+          maxOutputBytes: 1 << 20,
+          input: ring,
+        });
+        if (imported.exitCode !== 0) throw new SignatureError('the PGP public key could not be read', 'key', firstLine(imported.stderr));
+      }
+      const signers = path.join(trust, 'allowed_signers');
+      // allowed_signers wants `<principals> <type> <key>`: any principal, as Flux accepts any identity of a listed key
+      const lines = keys.ssh.flatMap((k) => k.split('\n')).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      await writeFile(signers, lines.map((l) => `* ${sshKeyOf(l)}`).join('\n') + '\n', { mode: 0o600 });
+      const config = ['-c', 'gpg.program=gpg', '-c', `gpg.ssh.allowedSignersFile=${signers}`, '-c', 'gpg.ssh.program=ssh-keygen'];
+      const verify = async (what: 'commit' | 'tag', name: string): Promise<string> => {
+        const res = await op.tryGit([...config, what === 'commit' ? 'verify-commit' : 'verify-tag', '--', name], { cwd: dir, operation: `git verify-${what}`, env: { GNUPGHOME: gnupgHome } });
+        const out = `${res.stderr}\n${res.stdout}`;
+        if (res.exitCode !== 0) {
+          const why = /no signature found/i.test(out) || !/signature/i.test(out) ? 'it is not signed' : /no public key|not found|no principal matched|Could not verify/i.test(out) ? 'it is not signed by any of the given keys' : firstLine(out);
+          throw new SignatureError(why, what, firstLine(out));
+        }
+        return /key (SHA256:[A-Za-z0-9+/=]+)/.exec(out)?.[1] ?? /using \w+ key ([0-9A-F]+)/.exec(out)?.[1] ?? 'unknown key';
+      };
+      const out: { commit?: string; tag?: string } = {};
+      if (objects.tag) out.tag = await verify('tag', objects.tag);
+      if (objects.commit) out.commit = await verify('commit', objects.commit);
+      return out;
     });
   }
 
@@ -230,7 +266,7 @@ export class CliGitClient implements GitClient {
    * advertised tips (no protocol v2) get the ref name instead; for a commit on a branch,
    * the branch's history.
    */
-  private async fetchResolved(op: Operation, resolved: ResolvedRef | BranchTip, dir: string): Promise<string> {
+  private async fetchResolved(op: Operation, resolved: ResolvedRef | BranchTip, dir: string, keepTag = false): Promise<string> {
     const at = { cwd: dir, operation: 'git fetch' };
     const base = ['fetch', '--quiet', '--no-tags', '--no-recurse-submodules', '--no-write-commit-graph'];
     if (resolved.commit === undefined) {
@@ -239,6 +275,11 @@ export class CliGitClient implements GitClient {
       const head = (await readFile(path.join(dir, '.git', 'FETCH_HEAD'), 'utf8')).slice(0, 64).split(/\s/)[0] ?? '';
       if (!isCommitId(head)) throw new Error(`fetch of ${resolved.refName} left no commit in FETCH_HEAD`);
       return head;
+    }
+    if (keepTag && resolved.refName?.startsWith('refs/tags/')) {
+      // the tag object comes along with the commit it points to
+      await op.git([...base, '--depth=1', '--', 'origin', `+${resolved.refName}:${resolved.refName}`], at);
+      return (await op.git(['rev-parse', '--verify', `${resolved.refName}^{commit}`], { cwd: dir, operation: 'git rev-parse' })).trim();
     }
     const byId = await op.tryGit([...base, '--depth=1', '--', 'origin', resolved.commit], at);
     if (byId.exitCode === 0) return resolved.commit;
@@ -401,3 +442,22 @@ function sparseDirectories(dirs: readonly string[]): string[] {
   return out;
 }
 
+/** Which object failed verification, and why, in words for a condition message. */
+export class SignatureError extends Error {
+  constructor(
+    readonly why: string,
+    readonly object: 'commit' | 'tag' | 'key',
+    readonly detail: string,
+  ) {
+    super(detail ? `${why} (${detail})` : why);
+  }
+}
+
+const firstLine = (text: string): string => text.split('\n').map((l) => l.trim()).find((l) => l) ?? '';
+
+/** `<type> <base64>` of an authorized_keys line (options before the type are dropped). */
+function sshKeyOf(line: string): string {
+  const parts = line.split(/\s+/);
+  const i = parts.findIndex((p) => /^(ssh-|ecdsa-|sk-)/.test(p));
+  return i >= 0 ? `${parts[i]} ${parts[i + 1] ?? ''}` : line;
+}

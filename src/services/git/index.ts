@@ -1,5 +1,6 @@
 export type {
   BranchTip,
+  PublicKeys,
   CheckoutOptions,
   CheckoutResult,
   CommitAndPushOptions,
@@ -14,7 +15,7 @@ export type {
   PushResult,
   ResolvedRef,
 } from './types.ts';
-export { CliGitClient, type CliGitClientOptions } from './cli-client.ts';
+export { CliGitClient, SignatureError, type CliGitClientOptions } from './cli-client.ts';
 export { AUTHENTICATION_FAILED_REASON, authFromSecretData, authFromSecretValues, decodeSecretData, proxyFromSecretData } from './auth.ts';
 export { GitOperationError, isGitOperationError, type GitFailure } from './failure.ts';
 export { URL_INVALID_REASON, displayUrl, parseGitUrl, type ParsedGitUrl } from './git-url.ts';

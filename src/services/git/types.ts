@@ -71,6 +71,11 @@ export interface GitCallOptions {
 
 export interface CheckoutOptions extends GitCallOptions {
   recurseSubmodules?: boolean;
+  /**
+   * For a tag: fetch the tag object too and keep it as `refs/tags/<tag>` in the work tree's
+   * repository (for signature verification); otherwise only the commit is fetched.
+   */
+  keepTag?: boolean;
   /** Directories to check out (cone mode); everything when empty or absent. */
   sparseCheckout?: readonly string[];
 }
@@ -115,6 +120,11 @@ export interface PushResult {
   pushBranch?: string;
 }
 
+export interface PublicKeys {
+  pgp: readonly string[];
+  ssh: readonly string[];
+}
+
 /** A branch to fetch at whatever commit it points to when fetched. */
 export interface BranchTip {
   kind: 'branch';
@@ -134,6 +144,13 @@ export interface GitClient {
    * whatever it points at: a first fetch needs no `ls-remote` before it.
    */
   checkout(url: string, auth: GitAuth, resolved: ResolvedRef | BranchTip, dir: string, options?: CheckoutOptions): Promise<CheckoutResult>;
+  /**
+   * Verifies the signatures of `commit` and/or the annotated `tag` (a `refs/tags/` name)
+   * in the work tree `dir` made by `checkout`, against PGP key rings (armored) and SSH
+   * public keys (authorized_keys lines). Returns the key that signed each; throws a
+   * SignatureError saying which object failed and why.
+   */
+  verifySignatures(dir: string, objects: { commit?: string; tag?: string }, keys: PublicKeys, options?: GitCallOptions): Promise<{ commit?: string; tag?: string }>;
   /** Commits every change in the work tree `dir` (made by `checkout`) and pushes it. */
   commitAndPush(dir: string, options: CommitAndPushOptions): Promise<PushResult>;
 }

@@ -6,6 +6,7 @@ import type { Step, StepContext } from '../../../runtime/reconcile/types.ts';
 import type { BranchTip, ResolvedRef } from '../../../services/git/types.ts';
 import { Cond, Reason, checkoutKey, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
 import { resolveRemote } from './resolve.ts';
+import { verifiesTag } from './verify.ts';
 
 type Ctx = StepContext<GitRepositoryObject, GitRepositoryState>;
 
@@ -57,6 +58,7 @@ async function fetchInto(deps: GitRepositoryDeps, ctx: Ctx, target: ResolvedRef 
   const res = await deps.git.checkout(spec.url, ctx.state.auth, target, path.join(dir, 'src'), {
     timeoutMs: durationOr(spec.timeout, 60_000),
     ...(spec.recurseSubmodules ? { recurseSubmodules: true } : {}),
+    ...(verifiesTag(spec) ? { keepTag: true } : {}),
     ...(spec.sparseCheckout?.length ? { sparseCheckout: spec.sparseCheckout } : {}),
     ...(ctx.state.proxy ? { proxy: ctx.state.proxy } : {}),
   });

@@ -1,6 +1,7 @@
 import { durationOr } from '../../../runtime/duration.ts';
 import type { Step, StepContext } from '../../../runtime/reconcile/types.ts';
 import { DEFAULT_BRANCH } from '../../../services/git/refs.ts';
+import { verifyMode } from './verify.ts';
 import { Cond, Reason, urlSeen, type GitRepositoryDeps, type GitRepositoryObject, type GitRepositoryState } from '../types.ts';
 
 type Ctx = StepContext<GitRepositoryObject, GitRepositoryState>;
@@ -28,7 +29,9 @@ export async function resolveRemote(deps: GitRepositoryDeps, ctx: Ctx): Promise<
     (ctx.status['observedIgnore'] ?? undefined) === (spec.ignore ?? undefined) &&
     JSON.stringify(ctx.status['observedInclude'] ?? []) === JSON.stringify(spec.include ?? []) &&
     (ctx.status['observedRecurseSubmodules'] ?? false) === (spec.recurseSubmodules ?? false) &&
-    JSON.stringify(ctx.status['observedSparseCheckout'] ?? []) === JSON.stringify(spec.sparseCheckout ?? []);
+    JSON.stringify(ctx.status['observedSparseCheckout'] ?? []) === JSON.stringify(spec.sparseCheckout ?? []) &&
+    // verification turned on or changed: the stored artifact was not verified this way
+    (ctx.status['sourceVerificationMode'] ?? undefined) === verifyMode(spec);
   const stored = current?.path ? await deps.store.has(current as never) : false;
   ctx.state.upToDate = sameInputs && stored && current?.revision === ctx.state.resolved.revision && !(spec.include?.length);
   if (!ctx.state.upToDate && current?.revision && current.revision !== ctx.state.resolved.revision) {
