@@ -78,6 +78,7 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
         noRemoteBases: cfg.noRemoteBases,
         strictSubstitution: cfg.featureGates.StrictPostBuildSubstitutions,
         additiveCelDependencyCheck: cfg.featureGates.AdditiveCELDependencyCheck,
+        cancelHealthCheckOnNewRevision: cfg.featureGates.CancelHealthCheckOnNewRevision,
         applyConcurrency: 4,
       },
       clients,

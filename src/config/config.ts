@@ -50,7 +50,8 @@ export interface OperatorConfig {
 
 /**
  * Flux's feature gates across its controllers, with their defaults. The ones Flotilla acts
- * on: StrictPostBuildSubstitutions, DisableFailFastBehavior, AdditiveCELDependencyCheck.
+ * on: StrictPostBuildSubstitutions, DisableFailFastBehavior, AdditiveCELDependencyCheck,
+ * CancelHealthCheckOnNewRevision.
  * The others are accepted so that existing Deployment args keep working.
  */
 export const FEATURE_GATES = {

@@ -18,6 +18,8 @@ export interface ControllerSetup<O extends FluxObject> {
   /** A shared informer for another kind (one per kind/namespace/selector in the process). */
   informer<T extends KubeObject>(opts: InformerOptions): Informer<T>;
   enqueue(key: string): void;
+  /** Aborts the reconcile of `key` in flight, if any (its signal fires); the queue runs it again. */
+  cancel(key: string): void;
 }
 
 export interface Controller<O extends FluxObject = FluxObject, S = unknown> {
@@ -127,6 +129,7 @@ export class Manager {
       primary,
       informer: (o) => this.informer(o),
       enqueue: (key) => queue.add(key),
+      cancel: (key) => inFlight.get(key)?.abort(),
     });
     this.running.push({ controller: controller as unknown as Controller<FluxObject, unknown>, queue, primary: primary as unknown as Informer<FluxObject>, inFlight });
   }

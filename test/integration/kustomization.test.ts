@@ -451,3 +451,34 @@ test('healthCheckExprs: CEL decides health for the kinds it covers; an invalid e
   assert.equal((await getCm('gate'))?.data?.['state'], 'ready', 'nothing applied or removed');
   await c.delete(ksRef('cel'));
 });
+
+test('CancelHealthCheckOnNewRevision: a new revision ends a health wait on the old one', async () => {
+  const c = cluster.get();
+  const ns2 = await c.namespace('ks-cancel');
+  const op2 = await startTestOperator(c.kubeconfigPath, ns2, { featureGates: 'CancelHealthCheckOnNewRevision=true' });
+  try {
+    const deploy = (replicas: number) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: slow\n  namespace: ${ns2}\nspec:\n  replicas: ${replicas}\n  selector:\n    matchLabels: {app: slow}\n  template:\n    metadata:\n      labels: {app: slow}\n    spec:\n      containers:\n        - name: c\n          image: busybox\n`;
+    await createRepo(root, 'cancel', { 'deploy/d.yaml': deploy(1) });
+    await c.client.apply({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'no-pods', namespace: ns2 }, spec: { hard: { pods: '0' } } } as KubeObject, { fieldManager: 'test' });
+    await c.client.apply({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'cancel', namespace: ns2 }, spec: { interval: '1h', url: http.url('cancel'), ref: { branch: 'main' } } } as KubeObject, { fieldManager: 'test' });
+    const ks2 = { apiVersion: KS, kind: 'Kustomization', namespace: ns2, name: 'cancel' };
+    await c.client.apply(
+      { apiVersion: KS, kind: 'Kustomization', metadata: { name: 'cancel', namespace: ns2 }, spec: { interval: '1h', prune: true, wait: true, timeout: '5m', path: './deploy', sourceRef: { kind: 'GitRepository', name: 'cancel' } } } as KubeObject,
+      { fieldManager: 'test' },
+    );
+    // waiting on a Deployment that cannot get its pod, with five minutes to go
+    await eventually(async () => (await c.client.get<Ks>(ks2))?.status?.conditions?.find((x) => x.type === 'Reconciling')?.message.startsWith('Running health checks'), 30_000, 'health wait begins');
+    const t0 = Date.now();
+    await commitFiles(root, 'cancel', { 'deploy/d.yaml': deploy(0) }, { message: 'scale to zero' });
+    await c.client.patch({ apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', namespace: ns2, name: 'cancel' }, { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': `${Date.now()}` } } });
+    const done = await eventually(async () => {
+      const o = await c.client.get<Ks>(ks2);
+      return readyOf(o)?.status === 'True' ? o : undefined;
+    }, 60_000, 'the new revision applied and healthy');
+    assert.ok(Date.now() - t0 < 60_000, 'well before the old wait would have timed out');
+    assert.match(readyOf(done)!.message, /^Applied revision: main@sha1:/);
+  } finally {
+    await op2.stop();
+  }
+});

@@ -25,7 +25,7 @@ export function kustomizationController(deps: KustomizationDeps, clients: Client
   return {
     name: 'kustomization',
     definition,
-    setup({ primary, informer, enqueue }) {
+    setup({ primary, informer, enqueue, cancel }) {
       primaryRef = primary;
       const nsOf = (o: KustomizationObject): string => o.metadata.namespace ?? 'default';
       primary.addIndex(SOURCE_INDEX, (o) => [`${o.spec.sourceRef.kind}/${o.spec.sourceRef.namespace ?? nsOf(o)}/${o.spec.sourceRef.name}`]);
@@ -35,7 +35,11 @@ export function kustomizationController(deps: KustomizationDeps, clients: Client
         sources.set(kind, inf);
         const onSource = (s: SourceObject, old?: SourceObject): void => {
           if (old && s.status?.artifact?.revision === old.status?.artifact?.revision) return;
-          for (const k of primary.byIndex(SOURCE_INDEX, `${kind}/${objectKey(s)}`)) enqueue(objectKey(k));
+          for (const k of primary.byIndex(SOURCE_INDEX, `${kind}/${objectKey(s)}`)) {
+            // CancelHealthCheckOnNewRevision: a health wait on the old revision gives way to the new one
+            if (old && deps.cancelHealthCheckOnNewRevision) cancel(objectKey(k));
+            enqueue(objectKey(k));
+          }
         };
         inf.on('add', (s) => onSource(s)).on('update', onSource);
       }

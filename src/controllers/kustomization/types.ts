@@ -75,6 +75,8 @@ export interface KustomizationDeps {
   strictSubstitution: boolean;
   /** AdditiveCELDependencyCheck: a `readyExpr` adds to the built-in dependency checks instead of replacing them. */
   additiveCelDependencyCheck?: boolean;
+  /** CancelHealthCheckOnNewRevision: a new source revision aborts a health wait in progress. */
+  cancelHealthCheckOnNewRevision?: boolean;
   /** Parallel requests per apply stage. */
   applyConcurrency: number;
 }
