@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { OperatorConfig } from './config/config.ts';
 import { gitRepositoryController } from './controllers/gitrepository/index.ts';
 import { kustomizationController } from './controllers/kustomization/index.ts';
+import { ociRepositoryController } from './controllers/ocirepository/index.ts';
 import type { KubeClient } from './runtime/client/client.ts';
 import type { EventBus } from './runtime/events/recorder.ts';
 import type { Logger } from './runtime/log/logger.ts';
@@ -59,6 +60,7 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
   manager.register(
     gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs, sameCheckout: new Map() }),
   );
+  manager.register(ociRepositoryController({ client: services.client, store: services.store, maxLayerBytes: 512 << 20 }));
   const clients = new ClientFactory(services.client, {
     defaultServiceAccount: cfg.defaultServiceAccount,
     noCrossNamespaceRefs: cfg.noCrossNamespaceRefs,
