@@ -9,7 +9,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { parseChallenge, type BasicCredentials, type OciRepositoryName } from './reference.ts';
+import { apiHost, parseChallenge, type BasicCredentials, type OciRepositoryName } from './reference.ts';
 
 export const MANIFEST_TYPES = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -66,7 +66,7 @@ export class OciSession {
   constructor(private readonly c: OciConnection) {}
 
   private base(): string {
-    return `${this.c.insecure ? 'http' : 'https'}://${this.c.name.registry}/v2/${this.c.name.repository}`;
+    return `${this.c.insecure ? 'http' : 'https'}://${apiHost(this.c.name.registry)}/v2/${this.c.name.repository}`;
   }
 
   /** Every tag of the repository (following `Link` pagination). */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidOciReference, credentialsFor, parseChallenge, parseOciUrl, pickSemverTag, revisionOf, wantedOf } from './reference.ts';
+import { InvalidOciReference, apiHost, credentialsFor, parseChallenge, parseOciUrl, pickSemverTag, revisionOf, wantedOf } from './reference.ts';
 
 test('oci:// URLs: registry and repository; tags, digests and odd names refused', () => {
   assert.deepEqual(parseOciUrl('oci://ghcr.io/org/manifests/app'), { registry: 'ghcr.io', repository: 'org/manifests/app' });
@@ -17,6 +17,10 @@ test('dockerconfigjson: auth or username/password, matched by host', () => {
   assert.deepEqual(credentialsFor(cfg, 'registry.example.com'), { username: 'robot', password: 's3cret:with:colons' });
   assert.deepEqual(credentialsFor(cfg, 'ghcr.io'), { username: 'u', password: 'p' });
   assert.equal(credentialsFor(cfg, 'quay.io'), undefined);
+  const hub = JSON.stringify({ auths: { 'https://index.docker.io/v1/': { username: 'h', password: 'q' } } });
+  assert.deepEqual(credentialsFor(hub, 'docker.io'), { username: 'h', password: 'q' }, 'Docker Hub under its login name');
+  assert.equal(apiHost('docker.io'), 'registry-1.docker.io');
+  assert.equal(apiHost('ghcr.io'), 'ghcr.io');
   assert.throws(() => credentialsFor('{nope', 'ghcr.io'), /not valid JSON/);
 });
 

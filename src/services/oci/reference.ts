@@ -29,6 +29,18 @@ export function parseOciUrl(url: string): OciRepositoryName {
   return { registry, repository };
 }
 
+const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/** Docker Hub goes by several names; docker logins store it as https://index.docker.io/v1/. */
+function dockerHub(host: string): string {
+  return DOCKER_HUB.has(host) ? 'docker.io' : host;
+}
+
+/** The host that serves the registry API (Docker Hub's is registry-1.docker.io). */
+export function apiHost(registry: string): string {
+  return dockerHub(registry) === 'docker.io' ? 'registry-1.docker.io' : registry;
+}
+
 export interface BasicCredentials {
   username: string;
   password: string;
@@ -43,8 +55,8 @@ export function credentialsFor(dockerConfigJson: string, registry: string): Basi
     throw new InvalidOciReference('the .dockerconfigjson is not valid JSON');
   }
   const auths = doc.auths ?? {};
-  const hostOf = (key: string): string => key.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase();
-  const entry = Object.entries(auths).find(([k]) => hostOf(k) === registry)?.[1];
+  const hostOf = (key: string): string => dockerHub(key.replace(/^https?:\/\//, '').replace(/\/.*$/, '').toLowerCase());
+  const entry = Object.entries(auths).find(([k]) => hostOf(k) === dockerHub(registry))?.[1];
   if (!entry) return undefined;
   if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
   if (entry.auth) {
