@@ -11,7 +11,7 @@ import type { KubeObject } from '../../runtime/client/objects.ts';
 import { connect, globalsOf, withGlobals, type Globals } from './globals.ts';
 import { formatGoDuration, parseGoDuration } from './go-duration.ts';
 import { exportDocument } from './go-yaml.ts';
-import { action, CliError, type CliIO } from './io.ts';
+import { action, CliError, type ActionContext, type CliIO } from './io.ts';
 import { CLI_FIELD_MANAGER } from './reconcile.ts';
 import { stringField } from './status.ts';
 import { parseBool } from './suspend.ts';
@@ -256,17 +256,7 @@ function gitCommand(io: CliIO): Command {
     .addOption(new Option('--fetch-timeout <duration>', 'set a timeout for fetching the source').argParser(durationFlag('--fetch-timeout')));
   createOptions(cmd);
   return cmd.action(
-    action(io, async (ctx) => {
-      const g = globalsOf(ctx.cmd, io);
-      const name = ctx.args[0] as string | undefined;
-      if (!name) throw new CliError('name is required');
-      checkName(name);
-      const o = ctx.opts as unknown as GitOptions;
-      const repo = gitRepositoryFrom(name, g.namespace, o);
-      if (o.export) {
-        io.stdout.write(exportDocument(repo));
-        return;
-      }
+    createAction<GitOptions>(io, gitRepositoryFrom, async (ctx, g, name, repo, o) => {
       const client = ctx.track(connect(g, io));
       ctx.progress.generate('generating GitRepository source');
       if (g.verbose) io.stdout.write(exportDocument(repo));
@@ -295,6 +285,27 @@ function gitCommand(io: CliIO): Command {
   );
 }
 
+/** What every create command shares: the name argument, the object built from the flags, and `--export`. */
+function createAction<O extends { export?: boolean }>(
+  io: CliIO,
+  build: (name: string, namespace: string, o: O) => KubeObject,
+  create: (ctx: ActionContext, g: Globals, name: string, obj: KubeObject, o: O) => Promise<void>,
+): (...args: unknown[]) => Promise<void> {
+  return action(io, async (ctx) => {
+    const g = globalsOf(ctx.cmd, io);
+    const name = ctx.args[0] as string | undefined;
+    if (!name) throw new CliError('name is required');
+    checkName(name);
+    const o = ctx.opts as unknown as O;
+    const obj = build(name, g.namespace, o);
+    if (o.export) {
+      io.stdout.write(exportDocument(obj));
+      return;
+    }
+    await create(ctx, g, name, obj, o);
+  });
+}
+
 function kustomizationCommand(io: CliIO): Command {
   const cmd = new Command('kustomization')
     .aliases(['ks'])
@@ -315,17 +326,7 @@ function kustomizationCommand(io: CliIO): Command {
     .addOption(new Option('--retry-interval <duration>', 'the interval at which to retry a previously failed reconciliation').argParser(durationFlag('--retry-interval')));
   createOptions(cmd);
   return cmd.action(
-    action(io, async (ctx) => {
-      const g = globalsOf(ctx.cmd, io);
-      const name = ctx.args[0] as string | undefined;
-      if (!name) throw new CliError('name is required');
-      checkName(name);
-      const o = ctx.opts as unknown as KsOptions;
-      const ks = kustomizationFrom(name, g.namespace, o);
-      if (o.export) {
-        io.stdout.write(exportDocument(ks));
-        return;
-      }
+    createAction<KsOptions>(io, kustomizationFrom, async (ctx, g, name, ks) => {
       ctx.progress.generate('generating Kustomization');
       if (g.verbose) io.stdout.write(exportDocument(ks));
       const client = ctx.track(connect(g, io));
