@@ -19,7 +19,7 @@ test('formats like Go', () => {
   assert.equal(formatDuration(3_600_000), '1h0m0s');
   assert.equal(formatDuration(250), '250ms');
   assert.equal(formatDuration(1500), '1.5s');
-  assert.equal(formatDuration(61_234.5678), '1m1.234568s');
+  assert.equal(formatDuration(61_234.5678), '1m1.2345678s');
   assert.equal(formatDuration(12.25), '12.25ms');
   assert.equal(formatDuration(0.004), '4µs');
   assert.equal(formatDuration(0), '0s');

@@ -9,7 +9,7 @@ import { apiKindOf } from '../../api/index.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import { connect, globalsOf, withGlobals, type Globals } from './globals.ts';
-import { formatGoDuration, parseGoDuration } from './go-duration.ts';
+import { formatGoDuration, parseGoDuration } from '../../runtime/go-duration.ts';
 import { exportDocument } from './go-yaml.ts';
 import { action, CliError, type ActionContext, type CliIO } from './io.ts';
 import { CLI_FIELD_MANAGER } from './reconcile.ts';

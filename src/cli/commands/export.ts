@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { durationPattern, shortDurationPattern, type ApiKind } from '../../api/index.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import { connect, globalsOf, withGlobals } from './globals.ts';
-import { normalizeGoDuration } from './go-duration.ts';
+import { normalizeGoDuration } from '../../runtime/go-duration.ts';
 import { exportDocument } from './go-yaml.ts';
 import { action, CliError, type CliIO } from './io.ts';
 import { apiOf, type CliKind } from './kinds.ts';

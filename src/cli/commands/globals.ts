@@ -11,7 +11,7 @@ import { Option, type Command } from 'commander';
 import { KubeClient } from '../../runtime/client/client.ts';
 import { Kubeconfig } from '../../runtime/client/kubeconfig.ts';
 import { CliError, type CliIO } from './io.ts';
-import { parseGoDuration } from './go-duration.ts';
+import { parseGoDuration } from '../../runtime/go-duration.ts';
 
 export const DEFAULT_NAMESPACE = 'flux-system';
 const DEFAULT_TIMEOUT_MS = 5 * 60_000;

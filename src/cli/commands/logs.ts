@@ -12,7 +12,7 @@ import { Command, Option } from 'commander';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import { connect, DEV_DIR, globalsOf, withGlobals, type Globals } from './globals.ts';
-import { parseGoDuration } from './go-duration.ts';
+import { parseGoDuration } from '../../runtime/go-duration.ts';
 import { action, CliError, paint, type ActionContext, type CliIO, type CliWriter } from './io.ts';
 import { field, sleep, stringField } from './status.ts';
 
