@@ -384,12 +384,13 @@ function globMatch(pattern: string, name: string): boolean {
   return matchFrom(0, 0);
 }
 
-function trimShortestPrefix(s: string, pattern: string): string {
+/** Removes the shortest (or longest) prefix that `pattern` matches; `s` unchanged when none does. */
+function trimPrefix(s: string, pattern: string, longest: boolean): string {
   const chars = Array.from(s);
-  for (let i = 1; i <= chars.length; i++) {
-    const head = chars.slice(0, i).join('');
+  const lengths = chars.map((_c, i) => i + 1);
+  for (const i of longest ? lengths.reverse() : lengths) {
     try {
-      if (globMatch(pattern, head)) return chars.slice(i).join('');
+      if (globMatch(pattern, chars.slice(0, i).join(''))) return chars.slice(i).join('');
     } catch {
       return s;
     }
@@ -397,18 +398,8 @@ function trimShortestPrefix(s: string, pattern: string): string {
   return s;
 }
 
-function trimLongestPrefix(s: string, pattern: string): string {
-  const chars = Array.from(s);
-  for (let i = chars.length; i >= 1; i--) {
-    const head = chars.slice(0, i).join('');
-    try {
-      if (globMatch(pattern, head)) return chars.slice(i).join('');
-    } catch {
-      return s;
-    }
-  }
-  return s;
-}
+const trimShortestPrefix = (s: string, pattern: string): string => trimPrefix(s, pattern, false);
+const trimLongestPrefix = (s: string, pattern: string): string => trimPrefix(s, pattern, true);
 
 const reverse = (s: string): string => Array.from(s).reverse().join('');
 
