@@ -15,6 +15,7 @@ import type { GitAuth } from '../../src/services/git/types.ts';
 import { commitFiles, createRepo, startGitHttpServer } from '../harness/git-server.ts';
 import { appsBenches } from './apps.ts';
 import { kustomizationBenches } from './kustomization.ts';
+import { ociBenches } from './oci.ts';
 
 const run = promisify(execFile);
 
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
   const results: BenchResult[] = [];
   const only = process.argv[2];
   if (!only || only === 'git') await gitBenches(results);
+  if (!only || only === 'oci') await ociBenches(results);
   if (!only || only === 'kustomization') await kustomizationBenches(results);
   if (!only || only === 'apps') await appsBenches(results);
   const out = path.join(packageRoot(), 'bench', 'results.json');

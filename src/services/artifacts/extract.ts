@@ -200,77 +200,156 @@ async function extractEntries(
   const maxHeaders = maxFiles * 4 + 64;
   const reader = new ChunkReader(stream);
   const result: Omit<ExtractResult, 'digest'> = { files: 0, directories: 0, bytes: 0, skippedSymlinks: [] };
+  const writes = new WritePool(dest);
   let extended: HeaderData | undefined;
   let globalExtended: HeaderData | undefined;
   let headers = 0;
   let entries = 0;
-
-  for (;;) {
-    const block = await reader.read(TAR_BLOCK_SIZE);
-    if (block === null) break;
-    if (isZeroBlock(block)) {
-      const second = await reader.read(TAR_BLOCK_SIZE);
-      if (second !== null && !isZeroBlock(second)) throw refuse('a lone zero block in the middle of the archive');
-      await reader.drain(MAX_TRAILING_BYTES);
-      break;
-    }
-    if (++headers > maxHeaders) throw refuse(`more than ${maxHeaders} headers`);
-
-    const header = new Header(block, 0, extended, globalExtended);
-    if (!header.cksumValid) throw refuse(`header checksum mismatch after ${entries} entries`);
-    const size = header.size ?? 0;
-    const type = header.type;
-    if (!Number.isSafeInteger(size) || size < 0) throw refuse(`entry '${header.path ?? ''}' has an invalid size`);
-
-    if (type === 'ExtendedHeader' || type === 'OldExtendedHeader' || type === 'GlobalExtendedHeader' ||
-        type === 'NextFileHasLongPath' || type === 'OldGnuLongPath' || type === 'NextFileHasLongLinkpath') {
-      if (size > MAX_META_ENTRY_BYTES) throw refuse(`a ${size}-byte metadata header`);
-      const body = (await reader.read(size)) ?? Buffer.alloc(0);
-      await reader.skip(paddingFor(size));
-      const text = body.toString('utf8');
-      if (type === 'GlobalExtendedHeader') {
-        globalExtended = Pax.parse(text, globalExtended, true);
-      } else if (type === 'ExtendedHeader' || type === 'OldExtendedHeader') {
-        extended = Pax.parse(text, extended, false);
-      } else {
-        const value = text.replace(/\0.*$/s, '');
-        extended = { ...extended, ...(type === 'NextFileHasLongLinkpath' ? { linkpath: value } : { path: value }) };
-      }
-      continue;
-    }
-    extended = undefined;
-
-    const rawPath = header.path ?? '';
-    const segments = safeRelativeSegments(rawPath);
-    if (segments === undefined) throw refuse(`entry '${rawPath}' has a path that leaves the extraction directory`);
-    const target = path.join(dest, ...segments);
-    if (!isWithin(dest, target)) throw refuse(`entry '${rawPath}' has a path that leaves the extraction directory`);
-
-    if (type === 'SymbolicLink' && limits.skipSymlinks === true) {
-      result.skippedSymlinks.push(segments.join('/'));
-      await reader.skip(size + paddingFor(size));
-      continue;
-    }
-    if (type !== 'File' && type !== 'OldFile' && type !== 'ContiguousFile' && type !== 'Directory') {
-      throw refuse(`entry '${rawPath}' is a ${describeType(type)}; only regular files and directories are allowed`);
-    }
-    if (++entries > maxFiles) throw refuse(`more than ${maxFiles} files and directories`);
-
-    if (type === 'Directory') {
-      if (segments.length > 0) await makeDirectory(target, rawPath);
-      result.directories++;
-      continue;
-    }
-    if (segments.length === 0) throw refuse(`a file entry named '${rawPath}'`);
-    if (result.bytes + size > maxBytes) {
-      throw refuse(`content is larger than the limit of ${maxBytes} bytes (at entry '${rawPath}', ${size} bytes)`);
-    }
-    await writeFile(target, rawPath, (header.mode ?? 0) & 0o111 ? 0o755 : 0o644, reader.stream(size));
-    await reader.skip(paddingFor(size));
-    result.bytes += size;
-    result.files++;
+  try {
+    return await readEntries();
+  } catch (e: unknown) {
+    await writes.drain();
+    throw e;
   }
-  return result;
+
+  async function readEntries(): Promise<Omit<ExtractResult, 'digest'>> {
+    for (;;) {
+      const block = await reader.read(TAR_BLOCK_SIZE);
+      if (block === null) break;
+      if (isZeroBlock(block)) {
+        const second = await reader.read(TAR_BLOCK_SIZE);
+        if (second !== null && !isZeroBlock(second)) throw refuse('a lone zero block in the middle of the archive');
+        await reader.drain(MAX_TRAILING_BYTES);
+        break;
+      }
+      if (++headers > maxHeaders) throw refuse(`more than ${maxHeaders} headers`);
+
+      const header = new Header(block, 0, extended, globalExtended);
+      if (!header.cksumValid) throw refuse(`header checksum mismatch after ${entries} entries`);
+      const size = header.size ?? 0;
+      const type = header.type;
+      if (!Number.isSafeInteger(size) || size < 0) throw refuse(`entry '${header.path ?? ''}' has an invalid size`);
+
+      if (type === 'ExtendedHeader' || type === 'OldExtendedHeader' || type === 'GlobalExtendedHeader' ||
+          type === 'NextFileHasLongPath' || type === 'OldGnuLongPath' || type === 'NextFileHasLongLinkpath') {
+        if (size > MAX_META_ENTRY_BYTES) throw refuse(`a ${size}-byte metadata header`);
+        const body = (await reader.read(size)) ?? Buffer.alloc(0);
+        await reader.skip(paddingFor(size));
+        const text = body.toString('utf8');
+        if (type === 'GlobalExtendedHeader') {
+          globalExtended = Pax.parse(text, globalExtended, true);
+        } else if (type === 'ExtendedHeader' || type === 'OldExtendedHeader') {
+          extended = Pax.parse(text, extended, false);
+        } else {
+          const value = text.replace(/\0.*$/s, '');
+          extended = { ...extended, ...(type === 'NextFileHasLongLinkpath' ? { linkpath: value } : { path: value }) };
+        }
+        continue;
+      }
+      extended = undefined;
+
+      const rawPath = header.path ?? '';
+      const segments = safeRelativeSegments(rawPath);
+      if (segments === undefined) throw refuse(`entry '${rawPath}' has a path that leaves the extraction directory`);
+      const target = path.join(dest, ...segments);
+      if (!isWithin(dest, target)) throw refuse(`entry '${rawPath}' has a path that leaves the extraction directory`);
+
+      if (type === 'SymbolicLink' && limits.skipSymlinks === true) {
+        result.skippedSymlinks.push(segments.join('/'));
+        await reader.skip(size + paddingFor(size));
+        continue;
+      }
+      if (type !== 'File' && type !== 'OldFile' && type !== 'ContiguousFile' && type !== 'Directory') {
+        throw refuse(`entry '${rawPath}' is a ${describeType(type)}; only regular files and directories are allowed`);
+      }
+      if (++entries > maxFiles) throw refuse(`more than ${maxFiles} files and directories`);
+
+      if (type === 'Directory') {
+        if (segments.length > 0) await writes.directory(target, rawPath);
+        result.directories++;
+        continue;
+      }
+      if (segments.length === 0) throw refuse(`a file entry named '${rawPath}'`);
+      if (result.bytes + size > maxBytes) {
+        throw refuse(`content is larger than the limit of ${maxBytes} bytes (at entry '${rawPath}', ${size} bytes)`);
+      }
+      const mode = (header.mode ?? 0) & 0o111 ? 0o755 : 0o644;
+      if (size <= SMALL_FILE_BYTES) {
+        await writes.small(target, rawPath, mode, (await reader.read(size)) ?? Buffer.alloc(0));
+      } else {
+        await writes.settle();
+        await writes.directory(path.dirname(target), path.posix.dirname(rawPath));
+        await writeFile(target, rawPath, mode, reader.stream(size));
+      }
+      await reader.skip(paddingFor(size));
+      result.bytes += size;
+      result.files++;
+    }
+    await writes.settle();
+    return result;
+  }
+}
+
+/** Files up to this size are read whole and written while the archive is still being read. */
+const SMALL_FILE_BYTES = 256 * 1024;
+const WRITES_IN_FLIGHT = 16;
+
+/**
+ * Writes small files concurrently (the archive is read sequentially; the file system is
+ * not the bottleneck one file at a time, its round trips are) and remembers the
+ * directories it made. O_EXCL still refuses a duplicate or conflicting entry, whichever
+ * write comes second; the first failure is thrown once every write has finished, so the
+ * caller's cleanup never races a write.
+ */
+class WritePool {
+  readonly #made = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #failure: unknown;
+
+  constructor(private readonly dest: string) {}
+
+  async directory(target: string, rawPath: string): Promise<void> {
+    if (target === this.dest || this.#made.has(target)) return;
+    await makeDirectory(target, rawPath);
+    for (let d = target; d !== this.dest && d.startsWith(this.dest); d = path.dirname(d)) this.#made.add(d);
+  }
+
+  async small(target: string, rawPath: string, mode: number, body: Buffer): Promise<void> {
+    if (this.#failure !== undefined) await this.settle();
+    await this.directory(path.dirname(target), path.posix.dirname(rawPath));
+    while (this.#inFlight.size >= WRITES_IN_FLIGHT) await Promise.race(this.#inFlight);
+    const p: Promise<void> = writeSmallFile(target, rawPath, mode, body)
+      .catch((e: unknown) => {
+        this.#failure ??= e;
+      })
+      .finally(() => this.#inFlight.delete(p));
+    this.#inFlight.add(p);
+  }
+
+  /** Waits for every write, ignoring failures (before the caller cleans up after an error). */
+  async drain(): Promise<void> {
+    await Promise.allSettled(this.#inFlight);
+  }
+
+  /** Waits for every write; throws the first failure. */
+  async settle(): Promise<void> {
+    await Promise.all(this.#inFlight);
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+}
+
+async function writeSmallFile(target: string, rawPath: string, mode: number, body: Buffer): Promise<void> {
+  try {
+    // O_EXCL: a duplicate entry cannot overwrite (or turn a directory into) a file, and
+    // no symlink is followed at the last component
+    await fs.writeFile(target, body, { mode, flag: fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW });
+  } catch (e: unknown) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'EISDIR' || code === 'ENOTDIR' || code === 'ELOOP') {
+      throw refuse(`entry '${rawPath}' appears twice or conflicts with another entry`);
+    }
+    throw e;
+  }
 }
 
 function describeType(type: string): string {
