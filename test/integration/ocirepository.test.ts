@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Header } from 'tar';
+import { runFlotilla } from '../../src/cli/commands/testing.ts';
 import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { extractTarGz } from '../../src/services/artifacts/index.ts';
 import { endOfArchive, paddingFor } from '../../src/services/artifacts/tar-header.ts';
@@ -234,4 +235,17 @@ test('deleting an OCIRepository removes its artifacts; a Kustomization applies a
   await eventually(async () => (await c.get(ref('deploy'))) === undefined, 15_000, 'finalizer released');
   assert.equal(await readdir(dir).catch(() => 'gone'), 'gone');
   assert.equal((await fetch(o.status!.artifact!.url)).status, 404);
+});
+
+test('flotilla create source oci applies, waits and prints the revision like flux', async () => {
+  const digest = await registry.push('cli/app', 'v3', [{ data: tarGz({ 'a.yaml': 'a: 1\n' }) }]);
+  const r = await runFlotilla(['create', 'source', 'oci', 'cli-made', `--url=${registry.url('cli/app')}`, '--tag=v3', '--insecure', '-n', ns, '--kubeconfig', cluster.get().kubeconfigPath]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    r.stderr,
+    ['► applying OCIRepository', '✔ OCIRepository created', '◎ waiting for OCIRepository reconciliation', '✔ OCIRepository reconciliation completed', `✔ fetched revision: v3@${digest}`, ''].join('\n'),
+  );
+  const bad = await runFlotilla(['create', 'source', 'oci', 'cli-bad', `--url=${registry.url('cli/app')}`, '-n', ns, '--kubeconfig', cluster.get().kubeconfigPath]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /--tag, --tag-semver or --digest is required/);
 });

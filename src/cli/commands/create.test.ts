@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseKustomizationSource } from './create.ts';
+import { ociRepositoryFrom, parseKustomizationSource } from './create.ts';
 import { NO_GOLDENS, readGolden, runFlotilla } from './testing.ts';
 
 const PODINFO = '--url=https://github.com/stefanprodan/podinfo';
@@ -137,4 +137,22 @@ test('kustomization source references', () => {
   assert.deepEqual(parseKustomizationSource('podinfo'), { kind: 'GitRepository', name: 'podinfo' });
   assert.deepEqual(parseKustomizationSource('ocirepository/app.infra'), { kind: 'OCIRepository', name: 'app', namespace: 'infra' });
   assert.throws(() => parseKustomizationSource('GitRepository'), /no kind specified/);
+});
+
+test('create source oci: the OCIRepository flux would make, and its flag errors', () => {
+  const o = { interval: '10m0s', provider: 'generic' };
+  const obj = ociRepositoryFrom('podinfo', 'flux-system', { ...o, url: 'oci://ghcr.io/stefanprodan/manifests/podinfo', tag: '6.3.5', ignorePaths: ['docs/', '*.md'], layerSelector: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip:copy', insecure: true });
+  assert.deepEqual(obj.spec, {
+    interval: '10m0s',
+    provider: 'generic',
+    ref: { tag: '6.3.5' },
+    url: 'oci://ghcr.io/stefanprodan/manifests/podinfo',
+    insecure: true,
+    ignore: 'docs/\n*.md',
+    layerSelector: { mediaType: 'application/vnd.cncf.helm.chart.content.v1.tar+gzip', operation: 'copy' },
+  });
+  assert.throws(() => ociRepositoryFrom('x', 'ns', { ...o }), /url is required/);
+  assert.throws(() => ociRepositoryFrom('x', 'ns', { ...o, url: 'oci://r/x' }), /--tag, --tag-semver or --digest is required/);
+  assert.throws(() => ociRepositoryFrom('x', 'ns', { ...o, url: 'oci://r/x', tag: 'v1', layerSelector: 'application/x:explode' }), /the operation is "extract" or "copy"/);
+  assert.throws(() => ociRepositoryFrom('x', 'ns', { ...o, url: 'oci://r/x', tag: 'v1', provider: 'dockerhub' }), /source OCI provider 'dockerhub' is not supported/);
 });

@@ -125,6 +125,57 @@ export function gitRepositoryFrom(name: string, namespace: string, o: GitOptions
   return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(o.label ?? [])) as KubeObject['metadata'], spec };
 }
 
+interface OciOptions {
+  url?: string;
+  tag?: string;
+  tagSemver?: string;
+  digest?: string;
+  provider: string;
+  secretRef?: string;
+  proxySecretRef?: string;
+  serviceAccount?: string;
+  certRef?: string;
+  ignorePaths?: string[];
+  insecure?: boolean;
+  layerSelector?: string;
+  fetchTimeout?: string;
+  interval: string;
+  label?: string[];
+  export?: boolean;
+}
+
+const OCI_PROVIDERS = ['generic', 'aws', 'azure', 'gcp'];
+
+/** The OCIRepository `flux create source oci` would make from these flags. */
+export function ociRepositoryFrom(name: string, namespace: string, o: OciOptions): KubeObject {
+  if (!o.url) throw new CliError('url is required');
+  if (!o.tag && !o.tagSemver && !o.digest) throw new CliError('--tag, --tag-semver or --digest is required');
+  if (!OCI_PROVIDERS.includes(o.provider)) {
+    throw new CliError(`invalid argument "${o.provider}" for "--provider" flag: source OCI provider '${o.provider}' is not supported, must be one of: ${OCI_PROVIDERS.join('|')}`);
+  }
+  const ref: Record<string, string> = {};
+  if (o.digest) ref['digest'] = o.digest;
+  if (o.tagSemver) ref['semver'] = o.tagSemver;
+  if (o.tag) ref['tag'] = o.tag;
+  const spec: Record<string, unknown> = { interval: o.interval, provider: o.provider, ref, url: o.url };
+  if (o.insecure) spec['insecure'] = true;
+  if (o.ignorePaths?.length) spec['ignore'] = o.ignorePaths.join('\n');
+  if (o.layerSelector !== undefined) {
+    const i = o.layerSelector.lastIndexOf(':');
+    const [mediaType, operation] = i < 0 ? ['', ''] : [o.layerSelector.slice(0, i), o.layerSelector.slice(i + 1)];
+    if (!mediaType || !operation) throw new CliError(`invalid --layer-selector "${o.layerSelector}": the format is '<media-type>:<operation>'`);
+    if (operation !== 'extract' && operation !== 'copy') throw new CliError(`invalid --layer-selector "${o.layerSelector}": the operation is "extract" or "copy"`);
+    spec['layerSelector'] = { mediaType, operation };
+  }
+  if (o.fetchTimeout) spec['timeout'] = o.fetchTimeout;
+  if (o.serviceAccount) spec['serviceAccountName'] = o.serviceAccount;
+  if (o.secretRef) spec['secretRef'] = { name: o.secretRef };
+  if (o.proxySecretRef) spec['proxySecretRef'] = { name: o.proxySecretRef };
+  if (o.certRef) spec['certSecretRef'] = { name: o.certRef };
+  const api = apiKindOf('OCIRepository');
+  return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(o.label ?? [])) as KubeObject['metadata'], spec };
+}
+
 interface KsOptions {
   source?: string;
   path: string;
@@ -306,6 +357,40 @@ function createAction<O extends { export?: boolean }>(
   });
 }
 
+function ociCommand(io: CliIO): Command {
+  const cmd = new Command('oci')
+    .description('create or update an OCIRepository source')
+    .argument('[name]', 'OCIRepository name')
+    .addOption(new Option('--url <url>', 'the OCI repository URL, e.g. oci://ghcr.io/org/manifests/app'))
+    .addOption(new Option('--tag <tag>', 'the OCI artifact tag'))
+    .addOption(new Option('--tag-semver <range>', 'the OCI artifact tag semver range'))
+    .addOption(new Option('--digest <digest>', 'the OCI artifact digest'))
+    .addOption(new Option('--provider <provider>', `the OCI provider name: ${OCI_PROVIDERS.join('|')}`).default('generic'))
+    .addOption(new Option('--secret-ref <name>', "the name of the Kubernetes image pull secret (type 'kubernetes.io/dockerconfigjson')"))
+    .addOption(new Option('--proxy-secret-ref <name>', 'the name of an existing secret containing the proxy address and credentials'))
+    .addOption(new Option('--service-account <name>', 'the name of the Kubernetes service account that refers to an image pull secret'))
+    .addOption(new Option('--cert-ref <name>', 'the name of a secret to use for TLS certificates'))
+    .addOption(new Option('--ignore-paths <paths>', 'paths to ignore (repeatable, or comma-separated)').argParser(listFlag))
+    .addOption(boolOption('--insecure', 'for registries that speak plain HTTP'))
+    .addOption(new Option('--layer-selector <selector>', "the layer to use, as '<media-type>:<operation>' (extract or copy)"))
+    .addOption(new Option('--fetch-timeout <duration>', 'set a timeout for fetching the source').argParser(durationFlag('--fetch-timeout')));
+  createOptions(cmd);
+  return cmd.action(
+    createAction<OciOptions>(io, ociRepositoryFrom, async (ctx, g, _name, repo) => {
+      const client = ctx.track(connect(g, io));
+      ctx.progress.action('applying OCIRepository');
+      const { created, applied } = await upsert(client, repo);
+      ctx.progress.success(`OCIRepository ${created ? 'created' : 'updated'}`);
+      ctx.progress.waiting('waiting for OCIRepository reconciliation');
+      const ready = await waitReady(client, g, applied, 'OCIRepository');
+      ctx.progress.success('OCIRepository reconciliation completed');
+      const revision = stringField(ready, 'status', 'artifact', 'revision');
+      if (!revision) throw new CliError('no artifact was found');
+      ctx.progress.success(`fetched revision: ${revision}`);
+    }),
+  );
+}
+
 function kustomizationCommand(io: CliIO): Command {
   const cmd = new Command('kustomization')
     .aliases(['ks'])
@@ -345,6 +430,7 @@ export function createCommand(io: CliIO): Command {
   const create = new Command('create').description('create or update sources and resources');
   const source = new Command('source').description('create or update sources');
   source.addCommand(gitCommand(io));
+  source.addCommand(ociCommand(io));
   create.addCommand(source);
   create.addCommand(kustomizationCommand(io));
   return create;
