@@ -45,7 +45,7 @@ export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger =
     dependencyRequeueMs: cfg.requeueDependencyMs,
   });
   const services: Services = await startServices(cfg, { client, log, bus: manager.bus });
-  registerControllers(manager, cfg, services, log);
+  const endpoints = registerControllers(manager, cfg, services, log);
 
   const servers: HttpServer[] = [];
   const metricsServer = await serve(cfg.metricsAddr, {
@@ -64,6 +64,8 @@ export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger =
     },
   });
   servers.push(healthServer);
+  const receiverServer = await serve(cfg.receiverAddr, { '/hook/': endpoints.receiverWebhook });
+  servers.push(receiverServer);
 
   let stopping = false;
   const leading = (async () => {
@@ -87,7 +89,7 @@ export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger =
   leading.catch((e: unknown) => log.error({ err: e instanceof Error ? e.message : String(e) }, 'operator failed to start'));
 
   return {
-    urls: { metrics: metricsServer.url, health: healthServer.url, ...services.urls },
+    urls: { metrics: metricsServer.url, health: healthServer.url, ...services.urls, receiver: receiverServer.url },
     manager,
     leading,
     async stop() {

@@ -4,8 +4,10 @@ import type { OperatorConfig } from './config/config.ts';
 import { gitRepositoryController } from './controllers/gitrepository/index.ts';
 import { kustomizationController } from './controllers/kustomization/index.ts';
 import { ociRepositoryController } from './controllers/ocirepository/index.ts';
+import { receiverController } from './controllers/receiver/index.ts';
 import type { KubeClient } from './runtime/client/client.ts';
 import type { EventBus } from './runtime/events/recorder.ts';
+import type { Handler } from './runtime/http/server.ts';
 import type { Logger } from './runtime/log/logger.ts';
 import type { Manager } from './runtime/manager.ts';
 import { ArtifactStore, startArtifactServer } from './services/artifacts/index.ts';
@@ -56,10 +58,18 @@ export async function startServices(cfg: Readonly<OperatorConfig>, deps: Service
 }
 
 /** Registers every controller with the manager. Controllers only meet through the API and the bus. */
-export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, _log: Logger): void {
+/** What the controllers serve over HTTP (mounted by main.ts on their listen addresses). */
+export interface ControllerEndpoints {
+  /** Receiver webhooks, under `/hook/` on `--receiver-addr`. */
+  receiverWebhook: Handler;
+}
+
+export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, log: Logger): ControllerEndpoints {
   manager.register(
     gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs, sameCheckout: new Map() }),
   );
+  const receivers = receiverController({ client: services.client, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }, log);
+  manager.register(receivers);
   manager.register(ociRepositoryController({ client: services.client, store: services.store, maxLayerBytes: 512 << 20 }));
   const clients = new ClientFactory(services.client, {
     defaultServiceAccount: cfg.defaultServiceAccount,
@@ -86,4 +96,5 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
       clients,
     ),
   );
+  return { receiverWebhook: receivers.webhook };
 }

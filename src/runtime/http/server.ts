@@ -16,12 +16,13 @@ export function parseAddr(addr: string): { host: string; port: number } {
   return { host: host.replace(/^\[|\]$/g, ''), port };
 }
 
-/** A small HTTP server with exact-path routes; 404 for anything else. */
+/** A small HTTP server with exact-path routes, and prefix routes for keys ending in `/`; 404 for anything else. */
 export async function serve(addr: string, routes: Record<string, Handler>): Promise<HttpServer> {
   const { host, port } = parseAddr(addr);
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
-    const h = routes[path];
+    const prefix = Object.keys(routes).find((k) => k.endsWith('/') && k !== '/' && path.startsWith(k) && path.length > k.length);
+    const h = routes[path] ?? (prefix ? routes[prefix] : undefined);
     if (!h) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
       return;
