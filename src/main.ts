@@ -96,6 +96,7 @@ export async function startOperator(cfg: Readonly<OperatorConfig>, log: Logger =
       stopping = true;
       await elector?.stop();
       await manager.stop();
+      await endpoints.stop();
       await services.stop();
       await Promise.all(servers.map((s) => s.close()));
       client.close();

@@ -13,6 +13,7 @@ import type { Manager } from './runtime/manager.ts';
 import { ArtifactStore, startArtifactServer } from './services/artifacts/index.ts';
 import { CliGitClient } from './services/git/index.ts';
 import type { GitClient } from './services/git/types.ts';
+import { NotificationDispatcher } from './services/notifier/dispatcher.ts';
 import { SsaApplier } from './services/ssa/index.ts';
 import { BuildCache } from './services/kustomize/pipeline.ts';
 import { ClientFactory } from './services/tenancy/clients.ts';
@@ -62,6 +63,8 @@ export async function startServices(cfg: Readonly<OperatorConfig>, deps: Service
 export interface ControllerEndpoints {
   /** Receiver webhooks, under `/hook/` on `--receiver-addr`. */
   receiverWebhook: Handler;
+  /** Stops the notification dispatcher (waits for notifications being sent). */
+  stop(): Promise<void>;
 }
 
 export function registerControllers(manager: Manager, cfg: Readonly<OperatorConfig>, services: Services, log: Logger): ControllerEndpoints {
@@ -96,5 +99,17 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
       clients,
     ),
   );
-  return { receiverWebhook: receivers.webhook };
+  // Alerts and Providers (v1beta3) have no status: nothing to reconcile, only to read when
+  // an event is recorded
+  const namespace = cfg.watchAllNamespaces ? undefined : cfg.runtimeNamespace;
+  const dispatcher = new NotificationDispatcher({
+    client: services.client,
+    bus: manager.bus,
+    alerts: manager.informer({ apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Alert', namespace }),
+    providers: manager.informer({ apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Provider', namespace }),
+    log,
+    noCrossNamespaceRefs: cfg.noCrossNamespaceRefs,
+  });
+  dispatcher.start();
+  return { receiverWebhook: receivers.webhook, stop: () => dispatcher.stop() };
 }
