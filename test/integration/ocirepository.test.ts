@@ -65,8 +65,11 @@ async function waitFailed(name: string, pred: (msg: string) => boolean = () => t
   }, 30_000, `${name} Ready=False`);
 }
 
-async function reconcileNow(name: string): Promise<void> {
-  await cluster.get().client.patch(ref(name), { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': `${Date.now()}` } } });
+/** Asks for a reconcile; the returned promise-maker waits until the operator has handled that very request. */
+async function reconcileNow(name: string): Promise<() => Promise<unknown>> {
+  const stamp = `${Date.now()}-${Math.random()}`;
+  await cluster.get().client.patch(ref(name), { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': stamp } } });
+  return () => eventually(async () => (await cluster.get().client.get<OciRepo>(ref(name)))?.status?.['lastHandledReconcileAt' as never] === stamp, 15_000, `${name} handled ${stamp}`);
 }
 
 async function artifactFiles(o: OciRepo): Promise<string[]> {
@@ -131,8 +134,7 @@ test('tag, semver and digest refs; a new push is a new revision with one NewArti
   const newArtifacts = (await eventsFor('latest')).filter((e) => e.reason === 'NewArtifact');
   assert.equal(newArtifacts.length, 2);
   assert.ok(newArtifacts.some((e) => e.message === `stored artifact with revision 'latest@${d2}' from '${registry.url('app/manifests')}'`), JSON.stringify(newArtifacts));
-  await reconcileNow('latest');
-  await eventually(async () => (await cluster.get().client.get<OciRepo>(ref('latest')))?.status?.['lastHandledReconcileAt' as never], 15_000);
+  await (await reconcileNow('latest'))();
   assert.equal((await eventsFor('latest')).filter((e) => e.reason === 'NewArtifact').length, 2, 'an unchanged digest is no new artifact');
 });
 
@@ -168,8 +170,7 @@ test('a registry with a token service: credentials from a dockerconfigjson Secre
   assert.ok(secured.requests.some((r) => r.path === '/token' && r.status === 200), 'the token service was used');
   // a poll with nothing new resolves the tag and downloads nothing
   secured.requests.length = 0;
-  await reconcileNow('with-secret');
-  await eventually(async () => (await cluster.get().client.get<OciRepo>(ref('with-secret')))?.status?.['lastHandledReconcileAt' as never], 15_000);
+  await (await reconcileNow('with-secret'))();
   assert.ok(secured.requests.some((r) => r.method === 'HEAD' && r.path.endsWith('/manifests/v1')), JSON.stringify(secured.requests));
   assert.deepEqual(secured.requests.filter((r) => r.path.includes('/blobs/') || r.method === 'GET' && r.path.includes('/manifests/')), [], 'no manifest or blob download');
 
