@@ -2,6 +2,8 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { OperatorConfig } from './config/config.ts';
 import { gitRepositoryController } from './controllers/gitrepository/index.ts';
+import { imagePolicyController } from './controllers/imagepolicy/index.ts';
+import { imageRepositoryController } from './controllers/imagerepository/index.ts';
 import { kustomizationController } from './controllers/kustomization/index.ts';
 import { ociRepositoryController } from './controllers/ocirepository/index.ts';
 import { receiverController } from './controllers/receiver/index.ts';
@@ -13,6 +15,7 @@ import type { Manager } from './runtime/manager.ts';
 import { ArtifactStore, startArtifactServer } from './services/artifacts/index.ts';
 import { CliGitClient } from './services/git/index.ts';
 import type { GitClient } from './services/git/types.ts';
+import { ImageTagStore } from './services/imagetags/store.ts';
 import { NotificationDispatcher } from './services/notifier/dispatcher.ts';
 import { SsaApplier } from './services/ssa/index.ts';
 import { BuildCache } from './services/kustomize/pipeline.ts';
@@ -71,6 +74,9 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
   manager.register(
     gitRepositoryController({ client: services.client, git: services.git, store: services.store, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs, sameCheckout: new Map() }),
   );
+  const imageTags = new ImageTagStore();
+  manager.register(imageRepositoryController({ client: services.client, tags: imageTags }));
+  manager.register(imagePolicyController({ client: services.client, tags: imageTags, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
   const receivers = receiverController({ client: services.client, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }, log);
   manager.register(receivers);
   manager.register(ociRepositoryController({ client: services.client, store: services.store, maxLayerBytes: 512 << 20 }));

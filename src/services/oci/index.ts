@@ -12,3 +12,4 @@ export {
   type OciRepositoryName,
   type Wanted,
 } from './reference.ts';
+export { registryAccess, type RegistryAccessSpec } from './credentials.ts';
