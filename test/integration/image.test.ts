@@ -1,5 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { runFlotilla } from '../../src/cli/commands/testing.ts';
 import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
 import { startOciRegistry, type OciRegistry } from '../harness/oci-registry.ts';
@@ -62,6 +63,12 @@ test('ImageRepository scans tags (signatures excluded); ImagePolicies choose, an
   const moved = await waitReady('ImagePolicy', 'semver', (o) => (o.status?.['latestRef'] as { tag?: string } | undefined)?.tag === '1.3.0');
   assert.deepEqual(moved.status?.['observedPreviousRef'], { name: `${registry.host}/team/app`, tag: '1.2.0' });
   assert.match(readyOf(moved)!.message, /resolved to 1\.3\.0 \(previously .*:1\.2\.0\)$/);
+
+  // what `flotilla get images all` makes of it, in Flux's columns
+  const out = await runFlotilla(['get', 'images', 'all', '-n', ns, '--kubeconfig', cluster.get().kubeconfigPath]);
+  assert.equal(out.code, 0, out.stderr);
+  assert.match(out.stdout, /^imagerepository\/app\s+\S+\s+False\s+True\s+successful scan: found 7 tags/m);
+  assert.match(out.stdout, new RegExp(`^imagepolicy/semver\\s+${registry.host.replace(/\./g, '\\.')}/team/app\\s+1\\.3\\.0\\s+True`, 'm'));
 });
 
 test('bad input: nothing matching, an invalid pattern, a missing repository, an unreachable registry', async () => {
