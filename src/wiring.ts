@@ -4,6 +4,7 @@ import type { OperatorConfig } from './config/config.ts';
 import { gitRepositoryController } from './controllers/gitrepository/index.ts';
 import { imagePolicyController } from './controllers/imagepolicy/index.ts';
 import { imageRepositoryController } from './controllers/imagerepository/index.ts';
+import { imageUpdateAutomationController } from './controllers/imageupdateautomation/index.ts';
 import { kustomizationController } from './controllers/kustomization/index.ts';
 import { ociRepositoryController } from './controllers/ocirepository/index.ts';
 import { receiverController } from './controllers/receiver/index.ts';
@@ -77,6 +78,7 @@ export function registerControllers(manager: Manager, cfg: Readonly<OperatorConf
   const imageTags = new ImageTagStore();
   manager.register(imageRepositoryController({ client: services.client, tags: imageTags }));
   manager.register(imagePolicyController({ client: services.client, tags: imageTags, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
+  manager.register(imageUpdateAutomationController({ client: services.client, git: services.git, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }));
   const receivers = receiverController({ client: services.client, noCrossNamespaceRefs: cfg.noCrossNamespaceRefs }, log);
   manager.register(receivers);
   manager.register(ociRepositoryController({ client: services.client, store: services.store, maxLayerBytes: 512 << 20 }));
