@@ -167,9 +167,27 @@ test('a registry that does not answer, or stops half-way, is an OciError within 
   await rejectsWith(session({ name: { registry: '127.0.0.1:9', repository: 'a' } }).tags(), 'pull', /cannot reach 127\.0\.0\.1:9/);
 });
 
-test('an abort signal ends a request at once, as an OciError', async () => {
+test('an abort signal ends a request at once; a deadline says so', async () => {
   handler = () => undefined;
   const ac = new AbortController();
   setTimeout(() => ac.abort(), 100);
-  await rejectsWith(session({ timeoutMs: 10_000, signal: ac.signal }).tags(), 'pull', /./);
+  await rejectsWith(session({ timeoutMs: 10_000, signal: ac.signal }).tags(), 'pull', /cannot reach/);
+
+  // a body that trickles: never silent for long, but over the deadline
+  const data = Buffer.alloc(64, 1);
+  handler = (_req, res) => {
+    res.writeHead(200, { 'Content-Length': String(data.length) });
+    let i = 0;
+    const t = setInterval(() => (i < data.length && !res.destroyed ? res.write(data.subarray(i, ++i)) : clearInterval(t)), 50);
+    res.on('close', () => clearInterval(t));
+  };
+  const t0 = Date.now();
+  await rejectsWith(
+    session({ timeoutMs: 400, signal: AbortSignal.timeout(400) }).blobToFile({ mediaType: 'x', digest: sha(data), size: data.length }, path.join(dir, 'trickle'), 1 << 20),
+    'pull',
+    /did not finish within the timeout of 400 ms/,
+  );
+  assert.ok(Date.now() - t0 < 1_500);
+  handler = () => undefined;
+  await rejectsWith(session({ timeoutMs: 200, signal: AbortSignal.timeout(200) }).resolve('v1'), 'pull', /did not (finish|answer) within/);
 });

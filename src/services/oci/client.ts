@@ -174,10 +174,21 @@ export class OciSession {
   private transferFailure(res: Response, e: unknown): unknown {
     if (e instanceof OciError) return e;
     if (res.cut) return res.cut;
+    const late = this.overtime();
+    if (late) return late;
     if (res.body.errored === e || this.c.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) {
       return new OciError('pull', `the transfer from ${this.c.name.registry} broke off: ${e instanceof Error ? e.message : String(e)}`);
     }
     return e;
+  }
+
+  /** The caller's deadline (an `AbortSignal.timeout`) has passed. */
+  private overtime(): OciError | undefined {
+    const reason: unknown = this.c.signal?.aborted ? this.c.signal.reason : undefined;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new OciError('pull', `the exchange with ${this.c.name.registry} did not finish within the timeout of ${this.c.timeoutMs} ms`);
+    }
+    return undefined;
   }
 
   private async expectOk(res: Response, what: string): Promise<void> {
@@ -240,7 +251,7 @@ export class OciSession {
       );
       // the idle timeout also covers a body that stops half-way, after `resolve`
       req.on('timeout', () => req.destroy((cut = new OciError('pull', `${this.c.name.registry} did not answer within ${this.c.timeoutMs} ms`))));
-      req.on('error', (e) => reject(e instanceof OciError ? e : new OciError('pull', `cannot reach ${this.c.name.registry}: ${e.message}`)));
+      req.on('error', (e) => reject(e instanceof OciError ? e : (this.overtime() ?? new OciError('pull', `cannot reach ${this.c.name.registry}: ${e.message}`))));
       req.end();
     });
     const status = res.statusCode ?? 0;
