@@ -3,14 +3,18 @@
  * loopback port with its storage in a temp dir, and, when credentials are asked for, a
  * small Node front that does what hosted registries do: answer 401 with a Bearer
  * challenge, hand out tokens for basic credentials at its token realm, and pass the
- * authorized requests on to the registry. `push` uploads a Flux-style artifact.
+ * authorized requests on to the registry. With `tls`, that front speaks HTTPS with a
+ * certificate from a fresh test CA (made with `openssl`), and can require a client
+ * certificate. `push` uploads a Flux-style artifact.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from '../../src/cli/dev/control-plane.ts';
 
 export const FLUX_LAYER = 'application/vnd.cncf.flux.content.v1.tar+gzip';
@@ -25,6 +29,8 @@ export interface OciRegistry {
   push(repository: string, tag: string, layers: Array<{ mediaType?: string; data: Buffer }>, annotations?: Record<string, string>): Promise<string>;
   /** Requests seen by the front (method and path), when there is one. */
   readonly requests: Array<{ method: string; path: string; status: number }>;
+  /** With `tls`: the CA's certificate, and a client certificate and key it signed. */
+  readonly tls?: { ca: string; cert: string; key: string };
   close(): Promise<void>;
 }
 
@@ -43,7 +49,34 @@ async function waitUp(url: string, proc: ChildProcess, logs: () => string): Prom
   throw new Error(`docker-registry did not start: ${logs()}`);
 }
 
-export async function startOciRegistry(opts: { username?: string; password?: string; binary?: string } = {}): Promise<OciRegistry> {
+/** Whether the harness can make certificates (`openssl` on the PATH). */
+export async function canMakeCertificates(): Promise<boolean> {
+  return promisify(execFile)('openssl', ['version']).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, all PEM. */
+async function makeCertificates(dir: string): Promise<{ ca: string; serverCert: string; serverKey: string; cert: string; key: string }> {
+  const run = (...args: string[]) => promisify(execFile)('openssl', args, { cwd: dir });
+  const f = (n: string) => path.join(dir, n);
+  await run('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=flotilla test CA', '-keyout', f('ca.key'), '-out', f('ca.crt'));
+  for (const [who, ext] of [
+    ['server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth'],
+    ['client', 'extendedKeyUsage=clientAuth'],
+  ] as const) {
+    await run('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`));
+    await writeFile(f(`${who}.ext`), ext);
+    await run('x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', f(`${who}.ext`), '-out', f(`${who}.crt`));
+  }
+  const read = (n: string) => readFile(f(n), 'utf8');
+  return { ca: await read('ca.crt'), serverCert: await read('server.crt'), serverKey: await read('server.key'), cert: await read('client.crt'), key: await read('client.key') };
+}
+
+export async function startOciRegistry(
+  opts: { username?: string; password?: string; binary?: string; tls?: { clientAuth?: boolean } } = {},
+): Promise<OciRegistry> {
   const dir = await mkdtemp(path.join(tmpdir(), 'oci-registry-'));
   const port = await freePort();
   await writeFile(
@@ -73,9 +106,11 @@ export async function startOciRegistry(opts: { username?: string; password?: str
   let front: http.Server | undefined;
   let host = `127.0.0.1:${port}`;
   const tokens = new Set<string>();
-  if (opts.username !== undefined) {
-    const expected = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
-    front = http.createServer((req, res) => {
+  const certs = opts.tls ? await makeCertificates(dir) : undefined;
+  if (opts.username !== undefined || certs) {
+    const expected = opts.username !== undefined ? `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}` : undefined;
+    const scheme = certs ? 'https' : 'http';
+    const serve = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       const url = new URL(req.url ?? '/', 'http://x');
       const done = (status: number): void => void requests.push({ method: req.method ?? '', path: url.pathname, status });
       if (url.pathname === '/token') {
@@ -89,10 +124,10 @@ export async function startOciRegistry(opts: { username?: string; password?: str
         return done(200);
       }
       const auth = req.headers.authorization ?? '';
-      if (!auth.startsWith('Bearer ') || !tokens.has(auth.slice(7))) {
+      if (expected && (!auth.startsWith('Bearer ') || !tokens.has(auth.slice(7)))) {
         const repo = /^\/v2\/(.+)\/(?:manifests|blobs|tags)\//.exec(url.pathname)?.[1] ?? '';
         res.writeHead(401, {
-          'WWW-Authenticate': `Bearer realm="http://${host}/token",service="test-registry",scope="repository:${repo}:pull,push"`,
+          'WWW-Authenticate': `Bearer realm="${scheme}://${host}/token",service="test-registry",scope="repository:${repo}:pull,push"`,
           'Content-Type': 'application/json',
         }).end(JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: 'authentication required' }] }));
         return done(401);
@@ -106,7 +141,10 @@ export async function startOciRegistry(opts: { username?: string; password?: str
       });
       up.on('error', () => res.writeHead(502).end());
       req.pipe(up);
-    });
+    };
+    front = certs
+      ? https.createServer({ cert: certs.serverCert, key: certs.serverKey, ca: certs.ca, requestCert: opts.tls?.clientAuth === true, rejectUnauthorized: opts.tls?.clientAuth === true }, serve)
+      : http.createServer(serve);
     await new Promise<void>((resolve) => front?.listen(0, '127.0.0.1', resolve));
     host = `127.0.0.1:${(front.address() as { port: number }).port}`;
   }
@@ -126,6 +164,7 @@ export async function startOciRegistry(opts: { username?: string; password?: str
   return {
     host,
     requests,
+    ...(certs ? { tls: { ca: certs.ca, cert: certs.cert, key: certs.key } } : {}),
     url: (repository) => `oci://${host}/${repository}`,
     async push(repository, tag, layers, annotations = {}) {
       const config = Buffer.from('{}');

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,7 +11,7 @@ import type { KubeObject } from '../../src/runtime/client/objects.ts';
 import { extractTarGz } from '../../src/services/artifacts/index.ts';
 import { endOfArchive, paddingFor } from '../../src/services/artifacts/tar-header.ts';
 import { eventually, useCluster } from '../harness/cluster.ts';
-import { startOciRegistry, type OciRegistry } from '../harness/oci-registry.ts';
+import { canMakeCertificates, startOciRegistry, type OciRegistry } from '../harness/oci-registry.ts';
 import { startTestOperator, type TestOperator } from '../harness/operator.ts';
 
 const cluster = useCluster();
@@ -211,6 +212,79 @@ test('bad input: clear Ready=False, a Warning event, and the previous artifact s
   const stalled = await waitFailed('tagged-url');
   assert.equal(ready(stalled)?.reason, 'URLInvalid');
   assert.equal(stalled.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
+});
+
+test('not supported yet: verify and cloud providers stall, saying so; a later failure keeps the artifact', async () => {
+  await registry.push('kept', 'v1', [{ data: tarGz({ 'k.yaml': 'k: 1\n' }) }]);
+  await apply('verify', { url: registry.url('kept'), ref: { tag: 'v1' }, verify: { provider: 'cosign' } });
+  const v = await waitFailed('verify');
+  assert.equal(ready(v)?.reason, 'VerificationError');
+  assert.match(ready(v)!.message, /signature verification .*cosign.* is not supported/);
+  assert.equal(v.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
+  assert.equal(v.status?.artifact, undefined, 'nothing unverified is stored');
+  await apply('aws', { url: registry.url('kept'), ref: { tag: 'v1' }, provider: 'aws' });
+  const a = await waitFailed('aws');
+  assert.match(ready(a)!.message, /provider 'aws' .* not supported/);
+  assert.equal(a.status?.conditions?.find((c) => c.type === 'Stalled')?.status, 'True');
+
+  await apply('kept', { url: registry.url('kept'), ref: { tag: 'v1' } });
+  const good = await waitReady('kept');
+  await apply('kept', { url: registry.url('kept'), ref: { tag: 'gone' } });
+  const failed = await waitFailed('kept');
+  assert.equal(ready(failed)?.reason, 'OCIArtifactPullFailed');
+  assert.equal(failed.status?.conditions?.find((c) => c.type === 'FetchFailed')?.status, 'True');
+  assert.equal(failed.status?.artifact?.revision, good.status?.artifact?.revision);
+  assert.equal((await fetch(good.status!.artifact!.url)).status, 200, 'the previous artifact is still served');
+  assert.ok((await eventsFor('kept')).some((e) => e.type === 'Warning' && e.reason === 'OCIArtifactPullFailed' && /'gone' not found/.test(e.message)));
+});
+
+test('a registry that never answers fails within spec.timeout', async () => {
+  const silent = http.createServer(() => undefined);
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  try {
+    const started = Date.now();
+    await apply('silent', { url: `oci://127.0.0.1:${(silent.address() as { port: number }).port}/app`, ref: { tag: 'v1' }, timeout: '2s' });
+    const o = await waitFailed('silent');
+    assert.match(ready(o)!.message, /did not (answer|finish) within/);
+    assert.equal(ready(o)?.reason, 'OCIArtifactPullFailed');
+    assert.ok(Date.now() - started < 15_000);
+    assert.ok((await eventsFor('silent')).some((e) => e.type === 'Warning'));
+  } finally {
+    silent.closeAllConnections();
+    await new Promise((r) => silent.close(r));
+  }
+});
+
+test('HTTPS with certSecretRef: the CA and a client certificate; fixing the Secret requeues at once', async (t) => {
+  if (!(await canMakeCertificates())) return t.skip('openssl is not installed');
+  const c = cluster.get().client;
+  const tlsReg = await startOciRegistry({ tls: { clientAuth: true } });
+  try {
+    const certs = tlsReg.tls!;
+    await tlsReg.push('secure/app', 'v1', [{ data: tarGz({ 's.yaml': 's: 1\n' }) }]);
+    await apply('tls-unknown-ca', { url: tlsReg.url('secure/app'), ref: { tag: 'v1' }, insecure: false });
+    assert.match(ready(await waitFailed('tls-unknown-ca'))!.message, /cannot reach .*certificate/);
+
+    const secret = (data: Record<string, string>, name = 'registry-tls') =>
+      c.apply({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, stringData: data } as KubeObject, { fieldManager: 'test', force: true });
+    await secret({ 'ca.crt': certs.ca }, 'registry-ca');
+    await apply('tls-no-client-cert', { url: tlsReg.url('secure/app'), ref: { tag: 'v1' }, insecure: false, certSecretRef: { name: 'registry-ca' } });
+    assert.equal(ready(await waitFailed('tls-no-client-cert'))?.reason, 'OCIArtifactPullFailed', 'the registry wants a client certificate');
+
+    // half a key pair stalls: nothing retries it but a change of the Secret
+    await secret({ 'ca.crt': certs.ca, 'tls.crt': certs.cert });
+    await apply('tls', { url: tlsReg.url('secure/app'), ref: { tag: 'v1' }, insecure: false, certSecretRef: { name: 'registry-tls' } });
+    const half = await waitFailed('tls', (m) => /both tls\.crt and tls\.key/.test(m));
+    assert.equal(half.status?.conditions?.find((x) => x.type === 'Stalled')?.status, 'True');
+    await secret({ 'ca.crt': certs.ca, 'tls.crt': certs.cert, 'tls.key': certs.key });
+    const o = await waitReady('tls');
+    assert.deepEqual(await artifactFiles(o), ['s.yaml']);
+    assert.match(o.status!.artifact!.revision, /^v1@sha256:/);
+    const everything = JSON.stringify((await c.list('v1', 'Event', { namespace: ns })).items) + JSON.stringify((await c.list(SRC, 'OCIRepository', { namespace: ns })).items.map((x) => x['status']));
+    assert.ok(!everything.includes('PRIVATE KEY') && !everything.includes(certs.key.split('\n')[1] ?? 'x'), 'no key material in status or events');
+  } finally {
+    await tlsReg.close();
+  }
 });
 
 test('deleting an OCIRepository removes its artifacts; a Kustomization applies an OCIRepository artifact', async () => {

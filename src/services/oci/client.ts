@@ -54,6 +54,8 @@ interface Response {
   status: number;
   headers: http.IncomingHttpHeaders;
   body: http.IncomingMessage;
+  /** Why the exchange was cut (the idle timeout), once it was. */
+  readonly cut: OciError | undefined;
 }
 
 const MAX_MANIFEST_BYTES = 4 << 20;
@@ -80,7 +82,7 @@ export class OciSession {
         throw new OciError('notFound', `repository '${this.c.name.repository}' not found on ${this.c.name.registry}`);
       }
       await this.expectOk(res, 'list tags');
-      const doc = JSON.parse((await readLimited(res.body, MAX_MANIFEST_BYTES)).toString('utf8')) as { tags?: string[] | null };
+      const doc = await this.json<{ tags?: string[] | null }>(res, MAX_MANIFEST_BYTES, 'list tags');
       out.push(...(doc.tags ?? []));
       const link = /<([^>]+)>;\s*rel="?next"?/.exec(String(res.headers['link'] ?? ''))?.[1];
       next = link ? new URL(link, next).toString() : undefined;
@@ -107,7 +109,7 @@ export class OciSession {
       throw new OciError('notFound', `'${reference}' not found in ${this.c.name.registry}/${this.c.name.repository}`);
     }
     await this.expectOk(res, `get manifest '${reference}'`);
-    const bytes = await readLimited(res.body, MAX_MANIFEST_BYTES);
+    const bytes = await this.read(res, MAX_MANIFEST_BYTES);
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     if (reference.startsWith('sha256:') && reference !== digest) throw new OciError('pull', `the manifest served for ${reference} has digest ${digest}`);
     let manifest: OciManifest;
@@ -138,9 +140,55 @@ export class OciSession {
         cb(null, chunk);
       },
     });
-    await pipeline(res.body, count, createWriteStream(file, { mode: 0o600 }));
+    try {
+      await pipeline(res.body, count, createWriteStream(file, { mode: 0o600 }));
+    } catch (e) {
+      throw this.transferFailure(res, e);
+    }
     const got = `sha256:${hash.digest('hex')}`;
     if (got !== layer.digest) throw new OciError('pull', `layer ${layer.digest} downloaded with digest ${got}`);
+  }
+
+  /** The body, at most `max` bytes; a broken transfer is an OciError. */
+  private async read(res: Response, max: number): Promise<Buffer> {
+    try {
+      return await readLimited(res.body, max);
+    } catch (e) {
+      throw this.transferFailure(res, e);
+    }
+  }
+
+  private async json<T>(res: Response, max: number, what: string): Promise<T> {
+    const bytes = await this.read(res, max);
+    try {
+      return JSON.parse(bytes.toString('utf8')) as T;
+    } catch {
+      throw new OciError('pull', `${what}: ${this.c.name.registry} answered with something that is not JSON`);
+    }
+  }
+
+  /**
+   * A body that stopped half-way (the idle timeout, a reset, an abort) as an OciError; an
+   * error of our own (too large) or of the local file system passes as it is.
+   */
+  private transferFailure(res: Response, e: unknown): unknown {
+    if (e instanceof OciError) return e;
+    if (res.cut) return res.cut;
+    const late = this.overtime();
+    if (late) return late;
+    if (res.body.errored === e || this.c.signal?.aborted || (e instanceof Error && e.name === 'AbortError')) {
+      return new OciError('pull', `the transfer from ${this.c.name.registry} broke off: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return e;
+  }
+
+  /** The caller's deadline (an `AbortSignal.timeout`) has passed. */
+  private overtime(): OciError | undefined {
+    const reason: unknown = this.c.signal?.aborted ? this.c.signal.reason : undefined;
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new OciError('pull', `the exchange with ${this.c.name.registry} did not finish within the timeout of ${this.c.timeoutMs} ms`);
+    }
+    return undefined;
   }
 
   private async expectOk(res: Response, what: string): Promise<void> {
@@ -178,7 +226,7 @@ export class OciSession {
       await drain(res.body);
       throw new OciError('authentication', `the token service of ${this.c.name.registry} refused ${this.c.credentials ? 'the credentials' : 'anonymous access'} (HTTP ${res.status})`);
     }
-    const doc = JSON.parse((await readLimited(res.body, 1 << 20)).toString('utf8')) as { token?: string; access_token?: string };
+    const doc = await this.json<{ token?: string; access_token?: string }>(res, 1 << 20, `log in to ${this.c.name.registry}`);
     const token = doc.token ?? doc.access_token;
     if (!token) throw new OciError('authentication', `the token service of ${this.c.name.registry} returned no token`);
     return token;
@@ -188,6 +236,7 @@ export class OciSession {
   private async raw(method: string, url: string, headers: Record<string, string>, hops = 0): Promise<Response> {
     const u = new URL(url);
     const lib = u.protocol === 'https:' ? https : http;
+    let cut: OciError | undefined;
     const res = await new Promise<http.IncomingMessage>((resolve, reject) => {
       const req = lib.request(
         u,
@@ -200,8 +249,9 @@ export class OciSession {
         },
         resolve,
       );
-      req.on('timeout', () => req.destroy(new OciError('pull', `${this.c.name.registry} did not answer within ${this.c.timeoutMs} ms`)));
-      req.on('error', (e) => reject(e instanceof OciError ? e : new OciError('pull', `cannot reach ${this.c.name.registry}: ${e.message}`)));
+      // the idle timeout also covers a body that stops half-way, after `resolve`
+      req.on('timeout', () => req.destroy((cut = new OciError('pull', `${this.c.name.registry} did not answer within ${this.c.timeoutMs} ms`))));
+      req.on('error', (e) => reject(e instanceof OciError ? e : (this.overtime() ?? new OciError('pull', `cannot reach ${this.c.name.registry}: ${e.message}`))));
       req.end();
     });
     const status = res.statusCode ?? 0;
@@ -213,7 +263,14 @@ export class OciSession {
       const { Authorization: _dropped, ...rest } = headers;
       return this.raw(method, next.toString(), same ? headers : rest, hops + 1);
     }
-    return { status, headers: res.headers, body: res };
+    return {
+      status,
+      headers: res.headers,
+      body: res,
+      get cut() {
+        return cut;
+      },
+    };
   }
 }
 

@@ -27,7 +27,10 @@ export function connectStep(deps: OCIRepositoryDeps): Step<OCIRepositoryObject, 
         throw e;
       }
       const { credentials, tls } = await registryAccess(deps.client, ns, name.registry, spec, Reason.AuthenticationFailed);
-      ctx.state.connection = { name, insecure: spec.insecure === true, credentials, tls, timeoutMs: durationOr(spec.timeout, 60_000), signal: ctx.signal };
+      const timeoutMs = durationOr(spec.timeout, 60_000);
+      // like Flux, spec.timeout bounds the whole pull (tags, manifest, layer), not only each silence
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+      ctx.state.connection = { name, insecure: spec.insecure === true, credentials, tls, timeoutMs, signal };
     },
   };
 }
