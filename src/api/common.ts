@@ -10,7 +10,7 @@
  * - free-form JSON carries `x-kubernetes-preserve-unknown-fields` (`freeFormObject`).
  */
 import { FormatRegistry, Type } from '@sinclair/typebox';
-import type { SchemaOptions, Static, StringOptions, TLiteral, TUnion } from '@sinclair/typebox';
+import type { SchemaOptions, Static, StringOptions, TLiteral, TProperties, TUnion } from '@sinclair/typebox';
 
 /** A Go duration limited to ms, s, m and h units, as Flux accepts for intervals and timeouts. */
 export const durationPattern = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
@@ -280,6 +280,29 @@ export function lastHandledReconcileAt() {
 
 /** Flux starts every status at observedGeneration -1, meaning "never reconciled". */
 export const statusDefault = { observedGeneration: -1 } as const;
+
+/** The same properties with their keys in alphabetical order, the order of Flux's CRDs. */
+function alphabetical<P extends TProperties>(properties: P): P {
+  const keys = Object.keys(properties).sort();
+  return Object.fromEntries(keys.map((key) => [key, properties[key]])) as P;
+}
+
+/**
+ * The status of a reconciled kind: the fields every Flux status has (conditions,
+ * lastHandledReconcileAt, observedGeneration) merged with the kind's own `properties`, in
+ * alphabetical order, starting at observedGeneration -1.
+ */
+export function reconciledStatus<P extends TProperties>(kind: string, description: string, properties: P) {
+  return Type.Object(
+    alphabetical({
+      conditions: Type.Optional(conditions(kind)),
+      lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
+      observedGeneration: Type.Optional(observedGeneration(kind)),
+      ...properties,
+    }),
+    { default: statusDefault, description },
+  );
+}
 
 const digestPattern = '^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$';
 

@@ -12,15 +12,12 @@ import {
   KustomizeImageSchema,
   KustomizePatchSchema,
   ResourceInventorySchema,
-  conditions,
   duration,
   freeFormObject,
   healthCheckExprs,
   int64,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
-  statusDefault,
   stringEnum,
   stringMap,
   timestamp,
@@ -495,59 +492,53 @@ export const HelmReleaseSnapshotSchema = Type.Object({
 });
 export type HelmReleaseSnapshot = Static<typeof HelmReleaseSnapshotSchema>;
 
-export const HelmReleaseStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('HelmRelease')),
-    failures: Type.Optional(int64('Failed reconciliations since the last success.')),
-    helmChart: Type.Optional(
-      Type.String({ description: 'The generated HelmChart, as <namespace>/<name>.' }),
-    ),
-    history: Type.Optional(
-      Type.Array(HelmReleaseSnapshotSchema, {
-        description: 'Release revisions, newest first, back to the last successful one.',
-      }),
-    ),
-    installFailures: Type.Optional(int64('Failed installs since the last success.')),
-    inventory: Type.Optional(ResourceInventorySchema),
-    lastAttemptedConfigDigest: Type.Optional(
-      Type.String({ description: 'Checksum of the values of the last attempt.' }),
-    ),
-    lastAttemptedGeneration: Type.Optional(int64('Generation of the HelmRelease at the last attempt.')),
-    lastAttemptedReleaseAction: Type.Optional(
-      stringEnum(['install', 'upgrade'], { description: 'The release action of the last attempt.' }),
-    ),
-    lastAttemptedReleaseActionDuration: Type.Optional(
-      Type.String({ description: 'How long the release action of the last attempt took.' }),
-    ),
-    lastAttemptedRevision: Type.Optional(Type.String({ description: 'Chart version of the last attempt.' })),
-    lastAttemptedRevisionDigest: Type.Optional(
-      Type.String({ description: 'Digest of the chart artifact of the last attempt.' }),
-    ),
-    lastAttemptedValuesChecksum: Type.Optional(
-      Type.String({ description: 'Deprecated checksum of the values; see lastAttemptedConfigDigest.' }),
-    ),
-    lastHandledForceAt: Type.Optional(
-      Type.String({ description: 'The last reconcile.fluxcd.io/forceAt value that was handled.' }),
-    ),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastHandledResetAt: Type.Optional(
-      Type.String({ description: 'The last reconcile.fluxcd.io/resetAt value that was handled.' }),
-    ),
-    lastReleaseRevision: Type.Optional(
-      Type.Integer({ description: 'Deprecated revision of the last successful release; see history.' }),
-    ),
-    observedCommonMetadataDigest: Type.Optional(
-      Type.String({ description: 'Checksum of commonMetadata at the last release.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('HelmRelease')),
-    observedPostRenderersDigest: Type.Optional(
-      Type.String({ description: 'Checksum of postRenderers at the last release.' }),
-    ),
-    storageNamespace: Type.Optional(namespaceName('Namespace where the release is stored.')),
-    upgradeFailures: Type.Optional(int64('Failed upgrades since the last success.')),
-  },
-  { default: statusDefault, description: 'What the controller last observed and released.' },
-);
+export const HelmReleaseStatusSchema = reconciledStatus('HelmRelease', 'What the controller last observed and released.', {
+  failures: Type.Optional(int64('Failed reconciliations since the last success.')),
+  helmChart: Type.Optional(
+    Type.String({ description: 'The generated HelmChart, as <namespace>/<name>.' }),
+  ),
+  history: Type.Optional(
+    Type.Array(HelmReleaseSnapshotSchema, {
+      description: 'Release revisions, newest first, back to the last successful one.',
+    }),
+  ),
+  installFailures: Type.Optional(int64('Failed installs since the last success.')),
+  inventory: Type.Optional(ResourceInventorySchema),
+  lastAttemptedConfigDigest: Type.Optional(
+    Type.String({ description: 'Checksum of the values of the last attempt.' }),
+  ),
+  lastAttemptedGeneration: Type.Optional(int64('Generation of the HelmRelease at the last attempt.')),
+  lastAttemptedReleaseAction: Type.Optional(
+    stringEnum(['install', 'upgrade'], { description: 'The release action of the last attempt.' }),
+  ),
+  lastAttemptedReleaseActionDuration: Type.Optional(
+    Type.String({ description: 'How long the release action of the last attempt took.' }),
+  ),
+  lastAttemptedRevision: Type.Optional(Type.String({ description: 'Chart version of the last attempt.' })),
+  lastAttemptedRevisionDigest: Type.Optional(
+    Type.String({ description: 'Digest of the chart artifact of the last attempt.' }),
+  ),
+  lastAttemptedValuesChecksum: Type.Optional(
+    Type.String({ description: 'Deprecated checksum of the values; see lastAttemptedConfigDigest.' }),
+  ),
+  lastHandledForceAt: Type.Optional(
+    Type.String({ description: 'The last reconcile.fluxcd.io/forceAt value that was handled.' }),
+  ),
+  lastHandledResetAt: Type.Optional(
+    Type.String({ description: 'The last reconcile.fluxcd.io/resetAt value that was handled.' }),
+  ),
+  lastReleaseRevision: Type.Optional(
+    Type.Integer({ description: 'Deprecated revision of the last successful release; see history.' }),
+  ),
+  observedCommonMetadataDigest: Type.Optional(
+    Type.String({ description: 'Checksum of commonMetadata at the last release.' }),
+  ),
+  observedPostRenderersDigest: Type.Optional(
+    Type.String({ description: 'Checksum of postRenderers at the last release.' }),
+  ),
+  storageNamespace: Type.Optional(namespaceName('Namespace where the release is stored.')),
+  upgradeFailures: Type.Optional(int64('Failed upgrades since the last success.')),
+});
 export type HelmReleaseStatus = Static<typeof HelmReleaseStatusSchema>;
 
 export const HelmReleaseSchema = objectSchema(

@@ -7,13 +7,10 @@ import type { Static } from '@sinclair/typebox';
 import {
   AccessFromSchema,
   LabelSelectorSchema,
-  conditions,
   duration,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
   shortDuration,
-  statusDefault,
   stringEnum,
   stringMap,
   timestamp,
@@ -83,21 +80,15 @@ export const ScanResultSchema = Type.Object(
 );
 export type ScanResult = Static<typeof ScanResultSchema>;
 
-export const ImageRepositoryStatusSchema = Type.Object(
-  {
-    canonicalImageName: Type.Optional(
-      Type.String({ description: 'The image name with registry and path filled in, e.g. docker.io/library/alpine.' }),
-    ),
-    conditions: Type.Optional(conditions('ImageRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastScanResult: Type.Optional(ScanResultSchema),
-    observedExclusionList: Type.Optional(
-      Type.Array(Type.String(), { description: 'The exclusion list the last scan used.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('ImageRepository')),
-  },
-  { default: statusDefault, description: 'What the controller last observed.' },
-);
+export const ImageRepositoryStatusSchema = reconciledStatus('ImageRepository', 'What the controller last observed.', {
+  canonicalImageName: Type.Optional(
+    Type.String({ description: 'The image name with registry and path filled in, e.g. docker.io/library/alpine.' }),
+  ),
+  lastScanResult: Type.Optional(ScanResultSchema),
+  observedExclusionList: Type.Optional(
+    Type.Array(Type.String(), { description: 'The exclusion list the last scan used.' }),
+  ),
+});
 export type ImageRepositoryStatus = Static<typeof ImageRepositoryStatusSchema>;
 
 export const ImageRepositorySchema = objectSchema(
@@ -206,20 +197,14 @@ export const ImagePolicySpecSchema = Type.Object(
 );
 export type ImagePolicySpec = Static<typeof ImagePolicySpecSchema>;
 
-export const ImagePolicyStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('ImagePolicy')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    latestRef: Type.Optional(
-      Type.Object(ImageRefSchema.properties, { description: 'The image and tag the policy chose.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('ImagePolicy')),
-    observedPreviousRef: Type.Optional(
-      Type.Object(ImageRefSchema.properties, { description: 'The image and tag chosen before the latest one.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and chose.' },
-);
+export const ImagePolicyStatusSchema = reconciledStatus('ImagePolicy', 'What the controller last observed and chose.', {
+  latestRef: Type.Optional(
+    Type.Object(ImageRefSchema.properties, { description: 'The image and tag the policy chose.' }),
+  ),
+  observedPreviousRef: Type.Optional(
+    Type.Object(ImageRefSchema.properties, { description: 'The image and tag chosen before the latest one.' }),
+  ),
+});
 export type ImagePolicyStatus = Static<typeof ImagePolicyStatusSchema>;
 
 export const ImagePolicySchema = objectSchema(
@@ -355,25 +340,19 @@ export const ImageUpdateAutomationSpecSchema = Type.Object(
 );
 export type ImageUpdateAutomationSpec = Static<typeof ImageUpdateAutomationSpecSchema>;
 
-export const ImageUpdateAutomationStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('ImageUpdateAutomation')),
-    lastAutomationRunTime: Type.Optional(timestamp('When the automation last ran.')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastPushCommit: Type.Optional(Type.String({ description: 'SHA of the last pushed commit.' })),
-    lastPushTime: Type.Optional(timestamp('When a commit was last pushed.')),
-    observedGeneration: Type.Optional(observedGeneration('ImageUpdateAutomation')),
-    observedPolicies: Type.Optional(
-      Type.Record(Type.String(), ImageRefSchema, {
-        description: 'The image and tag of each selected ImagePolicy at the last run, by policy name.',
-      }),
-    ),
-    observedSourceRevision: Type.Optional(
-      Type.String({ description: 'The Git revision the last run started from.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and pushed.' },
-);
+export const ImageUpdateAutomationStatusSchema = reconciledStatus('ImageUpdateAutomation', 'What the controller last observed and pushed.', {
+  lastAutomationRunTime: Type.Optional(timestamp('When the automation last ran.')),
+  lastPushCommit: Type.Optional(Type.String({ description: 'SHA of the last pushed commit.' })),
+  lastPushTime: Type.Optional(timestamp('When a commit was last pushed.')),
+  observedPolicies: Type.Optional(
+    Type.Record(Type.String(), ImageRefSchema, {
+      description: 'The image and tag of each selected ImagePolicy at the last run, by policy name.',
+    }),
+  ),
+  observedSourceRevision: Type.Optional(
+    Type.String({ description: 'The Git revision the last run started from.' }),
+  ),
+});
 export type ImageUpdateAutomationStatus = Static<typeof ImageUpdateAutomationStatusSchema>;
 
 export const ImageUpdateAutomationSchema = objectSchema(

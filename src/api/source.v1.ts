@@ -9,13 +9,10 @@ import {
   ArtifactSchema,
   LocalObjectReferenceSchema,
   OidcIdentityMatchSchema,
-  conditions,
   duration,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
   shortDuration,
-  statusDefault,
   stringEnum,
 } from './common.ts';
 import {
@@ -160,33 +157,27 @@ export const GitRepositorySpecSchema = Type.Object(
 );
 export type GitRepositorySpec = Static<typeof GitRepositorySpecSchema>;
 
-export const GitRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('GitRepository')),
-    includedArtifacts: Type.Optional(
-      Type.Array(ArtifactSchema, { description: 'The artifacts of the included GitRepositories, in spec order.' }),
-    ),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('GitRepository')),
-    observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
-    observedInclude: Type.Optional(
-      Type.Array(GitRepositoryIncludeSchema, { description: 'The includes the current artifact was built with.' }),
-    ),
-    observedRecurseSubmodules: Type.Optional(
-      Type.Boolean({ description: 'The recurseSubmodules setting the current artifact was built with.' }),
-    ),
-    observedSparseCheckout: Type.Optional(
-      Type.Array(Type.String(), { description: 'The sparse checkout directories the current artifact was built with.' }),
-    ),
-    sourceVerificationMode: Type.Optional(
-      Type.String({ description: 'The verification mode of the last signature check.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const GitRepositoryStatusSchema = reconciledStatus('GitRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
+  ),
+  includedArtifacts: Type.Optional(
+    Type.Array(ArtifactSchema, { description: 'The artifacts of the included GitRepositories, in spec order.' }),
+  ),
+  observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
+  observedInclude: Type.Optional(
+    Type.Array(GitRepositoryIncludeSchema, { description: 'The includes the current artifact was built with.' }),
+  ),
+  observedRecurseSubmodules: Type.Optional(
+    Type.Boolean({ description: 'The recurseSubmodules setting the current artifact was built with.' }),
+  ),
+  observedSparseCheckout: Type.Optional(
+    Type.Array(Type.String(), { description: 'The sparse checkout directories the current artifact was built with.' }),
+  ),
+  sourceVerificationMode: Type.Optional(
+    Type.String({ description: 'The verification mode of the last signature check.' }),
+  ),
+});
 export type GitRepositoryStatus = Static<typeof GitRepositoryStatusSchema>;
 
 export const GitRepositorySchema = objectSchema(
@@ -319,24 +310,18 @@ export const OCIRepositorySpecSchema = Type.Object(
 );
 export type OCIRepositorySpec = Static<typeof OCIRepositorySpecSchema>;
 
-export const OCIRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('OCIRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('OCIRepository')),
-    observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
-    observedLayerSelector: Type.Optional(
-      Type.Object(OCILayerSelectorSchema.properties, {
-        description: 'The layer selector the current artifact was built with.',
-      }),
-    ),
-    url: Type.Optional(Type.String({ description: 'Address of the latest artifact (kept for older clients).' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const OCIRepositoryStatusSchema = reconciledStatus('OCIRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
+  ),
+  observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
+  observedLayerSelector: Type.Optional(
+    Type.Object(OCILayerSelectorSchema.properties, {
+      description: 'The layer selector the current artifact was built with.',
+    }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the latest artifact (kept for older clients).' })),
+});
 export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatusSchema>;
 
 export const OCIRepositorySchema = objectSchema(
@@ -404,18 +389,12 @@ export const HelmRepositorySpecSchema = Type.Object(
 );
 export type HelmRepositorySpec = Static<typeof HelmRepositorySpecSchema>;
 
-export const HelmRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The index of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('HelmRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('HelmRepository')),
-    url: Type.Optional(Type.String({ description: 'Address of the stored index.yaml.' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const HelmRepositoryStatusSchema = reconciledStatus('HelmRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The index of the last successful reconciliation.' }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the stored index.yaml.' })),
+});
 export type HelmRepositoryStatus = Static<typeof HelmRepositoryStatusSchema>;
 
 export const HelmRepositorySchema = objectSchema(
@@ -502,25 +481,19 @@ export const HelmChartSpecSchema = Type.Object(
 );
 export type HelmChartSpec = Static<typeof HelmChartSpecSchema>;
 
-export const HelmChartStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The packaged chart of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('HelmChart')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedChartName: Type.Optional(Type.String({ description: 'Name of the chart in the last artifact.' })),
-    observedGeneration: Type.Optional(observedGeneration('HelmChart')),
-    observedSourceArtifactRevision: Type.Optional(
-      Type.String({ description: 'Revision of the source artifact the chart was last built from.' }),
-    ),
-    observedValuesFiles: Type.Optional(
-      Type.Array(Type.String(), { description: 'The values files the last artifact was built with.' }),
-    ),
-    url: Type.Optional(Type.String({ description: 'Address of the latest packaged chart.' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const HelmChartStatusSchema = reconciledStatus('HelmChart', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The packaged chart of the last successful reconciliation.' }),
+  ),
+  observedChartName: Type.Optional(Type.String({ description: 'Name of the chart in the last artifact.' })),
+  observedSourceArtifactRevision: Type.Optional(
+    Type.String({ description: 'Revision of the source artifact the chart was last built from.' }),
+  ),
+  observedValuesFiles: Type.Optional(
+    Type.Array(Type.String(), { description: 'The values files the last artifact was built with.' }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the latest packaged chart.' })),
+});
 export type HelmChartStatus = Static<typeof HelmChartStatusSchema>;
 
 export const HelmChartSchema = objectSchema(
