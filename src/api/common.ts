@@ -421,6 +421,37 @@ export const CommonMetadataSchema = Type.Object(
 );
 export type CommonMetadata = Static<typeof CommonMetadataSchema>;
 
+/** The fields of the kinds that log in to an OCI registry: OCIRepository and ImageRepository. */
+export const registryFields = {
+  certSecretRef: Type.Optional(
+    secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
+  ),
+  insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+  provider: Type.Optional(
+    stringEnum(['generic', 'aws', 'azure', 'gcp'], {
+      default: 'generic',
+      description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
+    }),
+  ),
+  proxySecretRef: Type.Optional(
+    secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
+  ),
+  secretRef: Type.Optional(secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.')),
+};
+
+/** How a signature is checked: the signing tool and the Secret with what it trusts. */
+export function signatureVerificationProperties() {
+  return {
+    provider: stringEnum(['cosign', 'notation'], {
+      default: 'cosign',
+      description: 'The signing tool whose signatures are checked.',
+    }),
+    secretRef: Type.Optional(
+      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
+    ),
+  };
+}
+
 /** An identity a keyless (OIDC) signature must have been made with. */
 export const OidcIdentityMatchSchema = Type.Object({
   issuer: Type.String({ description: 'Regular expression the OIDC issuer must match.' }),

@@ -9,6 +9,7 @@ import {
   LabelSelectorSchema,
   duration,
   reconciledStatus,
+  registryFields,
   secretRef,
   shortDuration,
   stringEnum,
@@ -29,9 +30,7 @@ const imageCategories = ['all', 'fluxcd', 'fluxcd-images'] as const;
 export const ImageRepositorySpecSchema = Type.Object(
   {
     accessFrom: Type.Optional(AccessFromSchema),
-    certSecretRef: Type.Optional(
-      secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
-    ),
+    certSecretRef: registryFields.certSecretRef,
     exclusionList: Type.Optional(
       Type.Array(Type.String(), {
         default: ['^.*\\.sig$'],
@@ -40,20 +39,11 @@ export const ImageRepositorySpecSchema = Type.Object(
       }),
     ),
     image: Type.String({ description: 'The image to scan, without tag, e.g. ghcr.io/org/app or alpine.' }),
-    insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+    insecure: registryFields.insecure,
     interval: duration('How often the registry is scanned for tags. A little jitter is added.'),
-    provider: Type.Optional(
-      stringEnum(['generic', 'aws', 'azure', 'gcp'], {
-        default: 'generic',
-        description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
-      }),
-    ),
-    proxySecretRef: Type.Optional(
-      secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
-    ),
-    secretRef: Type.Optional(
-      secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.'),
-    ),
+    provider: registryFields.provider,
+    proxySecretRef: registryFields.proxySecretRef,
+    secretRef: registryFields.secretRef,
     serviceAccountName: Type.Optional(
       Type.String({
         maxLength: 253,

@@ -9,6 +9,8 @@ import {
   ArtifactSchema,
   LocalObjectReferenceSchema,
   OidcIdentityMatchSchema,
+  registryFields,
+  signatureVerificationProperties,
   duration,
   reconciledStatus,
   secretRef,
@@ -246,22 +248,16 @@ export const OCIRepositoryRefSchema = Type.Object(
 );
 export type OCIRepositoryRef = Static<typeof OCIRepositoryRefSchema>;
 
-const verificationProvider = stringEnum(['cosign', 'notation'], {
-  default: 'cosign',
-  description: 'The signing tool whose signatures are checked.',
-});
+const matchOIDCIdentity = Type.Optional(
+  Type.Array(OidcIdentityMatchSchema, {
+    description: 'For keyless cosign signatures: identities the signer must match, any of them.',
+  }),
+);
 
 export const OCIRepositoryVerificationSchema = Type.Object(
   {
-    matchOIDCIdentity: Type.Optional(
-      Type.Array(OidcIdentityMatchSchema, {
-        description: 'For keyless cosign signatures: identities the signer must match, any of them.',
-      }),
-    ),
-    provider: verificationProvider,
-    secretRef: Type.Optional(
-      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
-    ),
+    matchOIDCIdentity,
+    ...signatureVerificationProperties(),
     trustedRootSecretRef: Type.Optional(
       secretRef('Secret with a Sigstore trusted root, for a private Sigstore deployment.'),
     ),
@@ -271,30 +267,19 @@ export const OCIRepositoryVerificationSchema = Type.Object(
 
 export const OCIRepositorySpecSchema = Type.Object(
   {
-    certSecretRef: Type.Optional(
-      secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
-    ),
+    certSecretRef: registryFields.certSecretRef,
     ignore: Type.Optional(
       Type.String({
         description: 'Patterns, in .gitignore syntax, of files to leave out of the artifact; replaces the default exclusions.',
       }),
     ),
-    insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+    insecure: registryFields.insecure,
     interval: intervalField('OCIRepository'),
     layerSelector: Type.Optional(OCILayerSelectorSchema),
-    provider: Type.Optional(
-      stringEnum(['generic', 'aws', 'azure', 'gcp'], {
-        default: 'generic',
-        description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
-      }),
-    ),
-    proxySecretRef: Type.Optional(
-      secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
-    ),
+    provider: registryFields.provider,
+    proxySecretRef: registryFields.proxySecretRef,
     ref: Type.Optional(OCIRepositoryRefSchema),
-    secretRef: Type.Optional(
-      secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.'),
-    ),
+    secretRef: registryFields.secretRef,
     serviceAccountName: Type.Optional(
       Type.String({ description: 'Service account whose image pull secrets are used to log in to the registry.' }),
     ),
@@ -432,15 +417,8 @@ export const HelmChartSourceReferenceSchema = Type.Object(
 
 export const HelmChartVerificationSchema = Type.Object(
   {
-    matchOIDCIdentity: Type.Optional(
-      Type.Array(OidcIdentityMatchSchema, {
-        description: 'For keyless cosign signatures: identities the signer must match, any of them.',
-      }),
-    ),
-    provider: verificationProvider,
-    secretRef: Type.Optional(
-      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
-    ),
+    matchOIDCIdentity,
+    ...signatureVerificationProperties(),
   },
   { description: 'Verify the signature of a chart pulled from an OCI HelmRepository.' },
 );
