@@ -26,6 +26,7 @@ import {
   ageColumn,
   defineKind,
   objectSchema,
+  olderVersionsRemoving,
   readyColumn,
   removedListField,
   removedStringField,
@@ -546,8 +547,5 @@ export const helmReleaseApi = defineKind({
   categories: ['all', 'fluxcd', 'fluxcd-appliers'],
   schema: HelmReleaseSchema,
   printerColumns: [ageColumn, readyColumn, statusColumn],
-  olderVersions: [
-    { name: 'v2beta1', removedFields: helmReleaseRemovedFields },
-    { name: 'v2beta2', removedFields: helmReleaseRemovedFields },
-  ],
+  olderVersions: olderVersionsRemoving(helmReleaseRemovedFields, 'v2beta1', 'v2beta2'),
 });

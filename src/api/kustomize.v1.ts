@@ -22,7 +22,16 @@ import {
   stringMap,
   timestamp,
 } from './common.ts';
-import { ageColumn, defineKind, ignoredField, objectSchema, readyColumn, removedListField, statusColumn } from './kind.ts';
+import {
+  ageColumn,
+  defineKind,
+  ignoredField,
+  objectSchema,
+  olderVersionsRemoving,
+  readyColumn,
+  removedListField,
+  statusColumn,
+} from './kind.ts';
 
 export const kustomizeGroup = 'kustomize.toolkit.fluxcd.io';
 export const kustomizeVersion = 'v1';
@@ -250,8 +259,5 @@ export const kustomizationApi = defineKind({
   categories: ['all', 'fluxcd', 'fluxcd-appliers'],
   schema: KustomizationSchema,
   printerColumns: [ageColumn, readyColumn, statusColumn],
-  olderVersions: [
-    { name: 'v1beta1', removedFields: kustomizationRemovedFields },
-    { name: 'v1beta2', removedFields: kustomizationRemovedFields },
-  ],
+  olderVersions: olderVersionsRemoving(kustomizationRemovedFields, 'v1beta1', 'v1beta2'),
 });

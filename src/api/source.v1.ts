@@ -22,6 +22,7 @@ import {
   defineKind,
   ignoredField,
   objectSchema,
+  olderVersionsRemoving,
   plainOlderVersions,
   readyColumn,
   removedStringField,
@@ -201,17 +202,14 @@ export const gitRepositoryApi = defineKind({
   printerColumns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ageColumn, readyColumn, statusColumn],
   // v1beta1/v1beta2 only add gitImplementation and accessFrom, both without effect since
   // Flux v2.0: accepted and dropped.
-  olderVersions: ['v1beta1', 'v1beta2'].map((name) => ({
-    name,
-    removedFields: [
-      {
-        parent: 'spec',
-        name: 'gitImplementation',
-        schema: ignoredField(stringEnum(['go-git', 'libgit2'])),
-      },
+  olderVersions: olderVersionsRemoving(
+    [
+      { parent: 'spec', name: 'gitImplementation', schema: ignoredField(stringEnum(['go-git', 'libgit2'])) },
       { parent: 'spec', name: 'accessFrom', schema: ignoredField(AccessFromSchema) },
     ],
-  })),
+    'v1beta1',
+    'v1beta2',
+  ),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -501,11 +499,12 @@ export const helmChartApi = defineKind({
   ],
   // v1beta1/v1beta2 also had accessFrom (no effect: accepted and dropped) and valuesFile
   // (still merged before valuesFiles: rejected rather than silently dropped).
-  olderVersions: ['v1beta1', 'v1beta2'].map((name) => ({
-    name,
-    removedFields: [
+  olderVersions: olderVersionsRemoving(
+    [
       { parent: 'spec', name: 'accessFrom', schema: ignoredField(AccessFromSchema) },
       { parent: 'spec', name: 'valuesFile', schema: removedStringField('spec.valuesFiles') },
     ],
-  })),
+    'v1beta1',
+    'v1beta2',
+  ),
 });
