@@ -10,7 +10,7 @@
  * - free-form JSON carries `x-kubernetes-preserve-unknown-fields` (`freeFormObject`).
  */
 import { FormatRegistry, Type } from '@sinclair/typebox';
-import type { SchemaOptions, Static, StringOptions, TLiteral, TUnion } from '@sinclair/typebox';
+import type { SchemaOptions, Static, StringOptions, TLiteral, TProperties, TUnion } from '@sinclair/typebox';
 
 /** A Go duration limited to ms, s, m and h units, as Flux accepts for intervals and timeouts. */
 export const durationPattern = '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$';
@@ -281,6 +281,29 @@ export function lastHandledReconcileAt() {
 /** Flux starts every status at observedGeneration -1, meaning "never reconciled". */
 export const statusDefault = { observedGeneration: -1 } as const;
 
+/** The same properties with their keys in alphabetical order, the order of Flux's CRDs. */
+function alphabetical<P extends TProperties>(properties: P): P {
+  const keys = Object.keys(properties).sort();
+  return Object.fromEntries(keys.map((key) => [key, properties[key]])) as P;
+}
+
+/**
+ * The status of a reconciled kind: the fields every Flux status has (conditions,
+ * lastHandledReconcileAt, observedGeneration) merged with the kind's own `properties`, in
+ * alphabetical order, starting at observedGeneration -1.
+ */
+export function reconciledStatus<P extends TProperties>(kind: string, description: string, properties: P) {
+  return Type.Object(
+    alphabetical({
+      conditions: Type.Optional(conditions(kind)),
+      lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
+      observedGeneration: Type.Optional(observedGeneration(kind)),
+      ...properties,
+    }),
+    { default: statusDefault, description },
+  );
+}
+
 const digestPattern = '^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$';
 
 /** A file produced by a source and served by the artifact store. */
@@ -397,6 +420,37 @@ export const CommonMetadataSchema = Type.Object(
   { description: 'Labels and annotations added to every applied object.' },
 );
 export type CommonMetadata = Static<typeof CommonMetadataSchema>;
+
+/** The fields of the kinds that log in to an OCI registry: OCIRepository and ImageRepository. */
+export const registryFields = {
+  certSecretRef: Type.Optional(
+    secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
+  ),
+  insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+  provider: Type.Optional(
+    stringEnum(['generic', 'aws', 'azure', 'gcp'], {
+      default: 'generic',
+      description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
+    }),
+  ),
+  proxySecretRef: Type.Optional(
+    secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
+  ),
+  secretRef: Type.Optional(secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.')),
+};
+
+/** How a signature is checked: the signing tool and the Secret with what it trusts. */
+export function signatureVerificationProperties() {
+  return {
+    provider: stringEnum(['cosign', 'notation'], {
+      default: 'cosign',
+      description: 'The signing tool whose signatures are checked.',
+    }),
+    secretRef: Type.Optional(
+      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
+    ),
+  };
+}
 
 /** An identity a keyless (OIDC) signature must have been made with. */
 export const OidcIdentityMatchSchema = Type.Object({

@@ -12,15 +12,12 @@ import {
   KustomizeImageSchema,
   KustomizePatchSchema,
   ResourceInventorySchema,
-  conditions,
   duration,
   freeFormObject,
   healthCheckExprs,
   int64,
-  lastHandledReconcileAt,
-  observedGeneration,
-  secretRef,
-  statusDefault,
+  reconciledStatus,
+  signatureVerificationProperties,
   stringEnum,
   stringMap,
   timestamp,
@@ -29,11 +26,13 @@ import {
   ageColumn,
   defineKind,
   objectSchema,
+  olderVersionsRemoving,
   readyColumn,
   removedListField,
   removedStringField,
   statusColumn,
 } from './kind.ts';
+import { HelmChartSpecSchema } from './source.v1.ts';
 
 export const helmGroup = 'helm.toolkit.fluxcd.io';
 export const helmVersion = 'v2';
@@ -57,9 +56,7 @@ export const HelmChartTemplateSpecSchema = Type.Object(
       maxLength: 2048,
       description: 'Chart name in a HelmRepository, or path of the chart directory in a GitRepository or Bucket.',
     }),
-    ignoreMissingValuesFiles: Type.Optional(
-      Type.Boolean({ description: 'Skip values files that do not exist instead of failing.' }),
-    ),
+    ignoreMissingValuesFiles: HelmChartSpecSchema.properties.ignoreMissingValuesFiles,
     interval: Type.Optional(
       duration('How often the HelmChart checks the source for a new chart; the interval of the HelmRelease when empty.'),
     ),
@@ -87,25 +84,11 @@ export const HelmChartTemplateSpecSchema = Type.Object(
       }),
     ),
     verify: Type.Optional(
-      Type.Object(
-        {
-          provider: stringEnum(['cosign', 'notation'], {
-            default: 'cosign',
-            description: 'The signing tool whose signatures are checked.',
-          }),
-          secretRef: Type.Optional(
-            secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
-          ),
-        },
-        { description: 'Verify the signature of a chart pulled from an OCI HelmRepository.' },
-      ),
-    ),
-    version: Type.Optional(
-      Type.String({
-        default: '*',
-        description: 'Semantic version range of the chart, for HelmRepository sources; ignored for Git and Bucket.',
+      Type.Object(signatureVerificationProperties(), {
+        description: 'Verify the signature of a chart pulled from an OCI HelmRepository.',
       }),
     ),
+    version: HelmChartSpecSchema.properties.version,
   },
   { description: 'The spec of the HelmChart the controller creates for this release.' },
 );
@@ -156,6 +139,43 @@ const crdsPolicy = (defaultValue: string) =>
 const timeoutField = (action: string) =>
   duration(`Time limit for the Helm ${action}, including waiting; spec.timeout when empty.`);
 
+const disableHooksField = (action: string) =>
+  Type.Boolean({ description: `Do not run the chart hooks during ${action}.` });
+
+const disableWaitForJobsField = () => Type.Boolean({ description: 'Do not wait for Jobs to complete.' });
+
+const forceField = () =>
+  Type.Boolean({ description: 'Replace objects that cannot be updated in place (delete and recreate).' });
+
+/** The switches install and upgrade share; `done` is the action as a participle ("installed"). */
+const installOrUpgradeSwitches = (action: string, done: string) => ({
+  disableHooks: Type.Optional(disableHooksField(action)),
+  disableOpenAPIValidation: Type.Optional(
+    Type.Boolean({ description: 'Do not validate the rendered manifests against the cluster OpenAPI schema.' }),
+  ),
+  disableSchemaValidation: Type.Optional(
+    Type.Boolean({ description: 'Do not validate the values against the chart values.schema.json.' }),
+  ),
+  disableTakeOwnership: Type.Optional(
+    Type.Boolean({ description: 'Fail instead of adopting existing objects not owned by a Helm release.' }),
+  ),
+  disableWait: Type.Optional(Type.Boolean({ description: `Do not wait for the ${done} objects to become ready.` })),
+  disableWaitForJobs: Type.Optional(disableWaitForJobsField()),
+});
+
+/** The remediation settings install and upgrade share. */
+const remediationRetries = (action: string) => ({
+  ignoreTestFailures: Type.Optional(
+    Type.Boolean({ description: 'Do not remediate a failed Helm test; spec.test.ignoreFailures when empty.' }),
+  ),
+  remediateLastFailure: Type.Optional(
+    Type.Boolean({ description: 'Also remediate the last failure once the retries are used up.' }),
+  ),
+  retries: Type.Optional(
+    Type.Integer({ description: `How many times to retry a failed ${action}; a negative number retries forever.` }),
+  ),
+});
+
 export const StrategySchema = Type.Object(
   {
     name: stringEnum(['RemediateOnFailure', 'RetryOnFailure'], {
@@ -172,36 +192,8 @@ export const InstallSchema = Type.Object(
   {
     crds: Type.Optional(crdsPolicy('Create')),
     createNamespace: Type.Optional(Type.Boolean({ description: 'Create the target namespace if it is missing.' })),
-    disableHooks: Type.Optional(Type.Boolean({ description: 'Do not run the chart hooks during install.' })),
-    disableOpenAPIValidation: Type.Optional(
-      Type.Boolean({ description: 'Do not validate the rendered manifests against the cluster OpenAPI schema.' }),
-    ),
-    disableSchemaValidation: Type.Optional(
-      Type.Boolean({ description: 'Do not validate the values against the chart values.schema.json.' }),
-    ),
-    disableTakeOwnership: Type.Optional(
-      Type.Boolean({ description: 'Fail instead of adopting existing objects not owned by a Helm release.' }),
-    ),
-    disableWait: Type.Optional(
-      Type.Boolean({ description: 'Do not wait for the installed objects to become ready.' }),
-    ),
-    disableWaitForJobs: Type.Optional(Type.Boolean({ description: 'Do not wait for Jobs to complete.' })),
-    remediation: Type.Optional(
-      Type.Object(
-        {
-          ignoreTestFailures: Type.Optional(
-            Type.Boolean({ description: 'Do not remediate a failed Helm test; spec.test.ignoreFailures when empty.' }),
-          ),
-          remediateLastFailure: Type.Optional(
-            Type.Boolean({ description: 'Also remediate the last failure once the retries are used up.' }),
-          ),
-          retries: Type.Optional(
-            Type.Integer({ description: 'How many times to retry a failed install; a negative number retries forever.' }),
-          ),
-        },
-        { description: 'How to handle a failed install.' },
-      ),
-    ),
+    ...installOrUpgradeSwitches('install', 'installed'),
+    remediation: Type.Optional(Type.Object(remediationRetries('install'), { description: 'How to handle a failed install.' })),
     replace: Type.Optional(
       Type.Boolean({ description: 'Reuse the name of a release that was deleted but kept in the history.' }),
     ),
@@ -232,38 +224,15 @@ export const UpgradeSchema = Type.Object(
       Type.Boolean({ description: 'Delete objects created by a failed upgrade.' }),
     ),
     crds: Type.Optional(crdsPolicy('Skip')),
-    disableHooks: Type.Optional(Type.Boolean({ description: 'Do not run the chart hooks during upgrade.' })),
-    disableOpenAPIValidation: Type.Optional(
-      Type.Boolean({ description: 'Do not validate the rendered manifests against the cluster OpenAPI schema.' }),
-    ),
-    disableSchemaValidation: Type.Optional(
-      Type.Boolean({ description: 'Do not validate the values against the chart values.schema.json.' }),
-    ),
-    disableTakeOwnership: Type.Optional(
-      Type.Boolean({ description: 'Fail instead of adopting existing objects not owned by a Helm release.' }),
-    ),
-    disableWait: Type.Optional(
-      Type.Boolean({ description: 'Do not wait for the upgraded objects to become ready.' }),
-    ),
-    disableWaitForJobs: Type.Optional(Type.Boolean({ description: 'Do not wait for Jobs to complete.' })),
-    force: Type.Optional(
-      Type.Boolean({ description: 'Replace objects that cannot be updated in place (delete and recreate).' }),
-    ),
+    ...installOrUpgradeSwitches('upgrade', 'upgraded'),
+    force: Type.Optional(forceField()),
     preserveValues: Type.Optional(
       Type.Boolean({ description: 'Start from the values of the previous release instead of the chart defaults.' }),
     ),
     remediation: Type.Optional(
       Type.Object(
         {
-          ignoreTestFailures: Type.Optional(
-            Type.Boolean({ description: 'Do not remediate a failed Helm test; spec.test.ignoreFailures when empty.' }),
-          ),
-          remediateLastFailure: Type.Optional(
-            Type.Boolean({ description: 'Also remediate the last failure once the retries are used up.' }),
-          ),
-          retries: Type.Optional(
-            Type.Integer({ description: 'How many times to retry a failed upgrade; a negative number retries forever.' }),
-          ),
+          ...remediationRetries('upgrade'),
           strategy: Type.Optional(
             stringEnum(['rollback', 'uninstall'], {
               description: 'How to remediate a failed upgrade: roll back (the default) or uninstall.',
@@ -305,12 +274,10 @@ export type Test = Static<typeof TestSchema>;
 export const RollbackSchema = Type.Object(
   {
     cleanupOnFail: Type.Optional(Type.Boolean({ description: 'Delete objects created by a failed rollback.' })),
-    disableHooks: Type.Optional(Type.Boolean({ description: 'Do not run the chart hooks during rollback.' })),
+    disableHooks: Type.Optional(disableHooksField('rollback')),
     disableWait: Type.Optional(Type.Boolean({ description: 'Do not wait for the objects to become ready.' })),
-    disableWaitForJobs: Type.Optional(Type.Boolean({ description: 'Do not wait for Jobs to complete.' })),
-    force: Type.Optional(
-      Type.Boolean({ description: 'Replace objects that cannot be updated in place (delete and recreate).' }),
-    ),
+    disableWaitForJobs: Type.Optional(disableWaitForJobsField()),
+    force: Type.Optional(forceField()),
     recreate: Type.Optional(Type.Boolean({ description: 'Has no effect; kept for compatibility.' })),
     serverSideApply: Type.Optional(serverSideApplyMode('rollback')),
     timeout: Type.Optional(timeoutField('rollback')),
@@ -327,7 +294,7 @@ export const UninstallSchema = Type.Object(
         description: 'How dependents of the deleted objects are deleted.',
       }),
     ),
-    disableHooks: Type.Optional(Type.Boolean({ description: 'Do not run the chart hooks during uninstall.' })),
+    disableHooks: Type.Optional(disableHooksField('uninstall')),
     disableWait: Type.Optional(Type.Boolean({ description: 'Do not wait for the objects to be deleted.' })),
     keepHistory: Type.Optional(Type.Boolean({ description: 'Keep the release history after uninstalling.' })),
     timeout: Type.Optional(timeoutField('uninstall')),
@@ -495,59 +462,53 @@ export const HelmReleaseSnapshotSchema = Type.Object({
 });
 export type HelmReleaseSnapshot = Static<typeof HelmReleaseSnapshotSchema>;
 
-export const HelmReleaseStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('HelmRelease')),
-    failures: Type.Optional(int64('Failed reconciliations since the last success.')),
-    helmChart: Type.Optional(
-      Type.String({ description: 'The generated HelmChart, as <namespace>/<name>.' }),
-    ),
-    history: Type.Optional(
-      Type.Array(HelmReleaseSnapshotSchema, {
-        description: 'Release revisions, newest first, back to the last successful one.',
-      }),
-    ),
-    installFailures: Type.Optional(int64('Failed installs since the last success.')),
-    inventory: Type.Optional(ResourceInventorySchema),
-    lastAttemptedConfigDigest: Type.Optional(
-      Type.String({ description: 'Checksum of the values of the last attempt.' }),
-    ),
-    lastAttemptedGeneration: Type.Optional(int64('Generation of the HelmRelease at the last attempt.')),
-    lastAttemptedReleaseAction: Type.Optional(
-      stringEnum(['install', 'upgrade'], { description: 'The release action of the last attempt.' }),
-    ),
-    lastAttemptedReleaseActionDuration: Type.Optional(
-      Type.String({ description: 'How long the release action of the last attempt took.' }),
-    ),
-    lastAttemptedRevision: Type.Optional(Type.String({ description: 'Chart version of the last attempt.' })),
-    lastAttemptedRevisionDigest: Type.Optional(
-      Type.String({ description: 'Digest of the chart artifact of the last attempt.' }),
-    ),
-    lastAttemptedValuesChecksum: Type.Optional(
-      Type.String({ description: 'Deprecated checksum of the values; see lastAttemptedConfigDigest.' }),
-    ),
-    lastHandledForceAt: Type.Optional(
-      Type.String({ description: 'The last reconcile.fluxcd.io/forceAt value that was handled.' }),
-    ),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastHandledResetAt: Type.Optional(
-      Type.String({ description: 'The last reconcile.fluxcd.io/resetAt value that was handled.' }),
-    ),
-    lastReleaseRevision: Type.Optional(
-      Type.Integer({ description: 'Deprecated revision of the last successful release; see history.' }),
-    ),
-    observedCommonMetadataDigest: Type.Optional(
-      Type.String({ description: 'Checksum of commonMetadata at the last release.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('HelmRelease')),
-    observedPostRenderersDigest: Type.Optional(
-      Type.String({ description: 'Checksum of postRenderers at the last release.' }),
-    ),
-    storageNamespace: Type.Optional(namespaceName('Namespace where the release is stored.')),
-    upgradeFailures: Type.Optional(int64('Failed upgrades since the last success.')),
-  },
-  { default: statusDefault, description: 'What the controller last observed and released.' },
-);
+export const HelmReleaseStatusSchema = reconciledStatus('HelmRelease', 'What the controller last observed and released.', {
+  failures: Type.Optional(int64('Failed reconciliations since the last success.')),
+  helmChart: Type.Optional(
+    Type.String({ description: 'The generated HelmChart, as <namespace>/<name>.' }),
+  ),
+  history: Type.Optional(
+    Type.Array(HelmReleaseSnapshotSchema, {
+      description: 'Release revisions, newest first, back to the last successful one.',
+    }),
+  ),
+  installFailures: Type.Optional(int64('Failed installs since the last success.')),
+  inventory: Type.Optional(ResourceInventorySchema),
+  lastAttemptedConfigDigest: Type.Optional(
+    Type.String({ description: 'Checksum of the values of the last attempt.' }),
+  ),
+  lastAttemptedGeneration: Type.Optional(int64('Generation of the HelmRelease at the last attempt.')),
+  lastAttemptedReleaseAction: Type.Optional(
+    stringEnum(['install', 'upgrade'], { description: 'The release action of the last attempt.' }),
+  ),
+  lastAttemptedReleaseActionDuration: Type.Optional(
+    Type.String({ description: 'How long the release action of the last attempt took.' }),
+  ),
+  lastAttemptedRevision: Type.Optional(Type.String({ description: 'Chart version of the last attempt.' })),
+  lastAttemptedRevisionDigest: Type.Optional(
+    Type.String({ description: 'Digest of the chart artifact of the last attempt.' }),
+  ),
+  lastAttemptedValuesChecksum: Type.Optional(
+    Type.String({ description: 'Deprecated checksum of the values; see lastAttemptedConfigDigest.' }),
+  ),
+  lastHandledForceAt: Type.Optional(
+    Type.String({ description: 'The last reconcile.fluxcd.io/forceAt value that was handled.' }),
+  ),
+  lastHandledResetAt: Type.Optional(
+    Type.String({ description: 'The last reconcile.fluxcd.io/resetAt value that was handled.' }),
+  ),
+  lastReleaseRevision: Type.Optional(
+    Type.Integer({ description: 'Deprecated revision of the last successful release; see history.' }),
+  ),
+  observedCommonMetadataDigest: Type.Optional(
+    Type.String({ description: 'Checksum of commonMetadata at the last release.' }),
+  ),
+  observedPostRenderersDigest: Type.Optional(
+    Type.String({ description: 'Checksum of postRenderers at the last release.' }),
+  ),
+  storageNamespace: Type.Optional(namespaceName('Namespace where the release is stored.')),
+  upgradeFailures: Type.Optional(int64('Failed upgrades since the last success.')),
+});
 export type HelmReleaseStatus = Static<typeof HelmReleaseStatusSchema>;
 
 export const HelmReleaseSchema = objectSchema(
@@ -586,8 +547,5 @@ export const helmReleaseApi = defineKind({
   categories: ['all', 'fluxcd', 'fluxcd-appliers'],
   schema: HelmReleaseSchema,
   printerColumns: [ageColumn, readyColumn, statusColumn],
-  olderVersions: [
-    { name: 'v2beta1', removedFields: helmReleaseRemovedFields },
-    { name: 'v2beta2', removedFields: helmReleaseRemovedFields },
-  ],
+  olderVersions: olderVersionsRemoving(helmReleaseRemovedFields, 'v2beta1', 'v2beta2'),
 });

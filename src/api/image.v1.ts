@@ -7,13 +7,11 @@ import type { Static } from '@sinclair/typebox';
 import {
   AccessFromSchema,
   LabelSelectorSchema,
-  conditions,
   duration,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
+  registryFields,
   secretRef,
   shortDuration,
-  statusDefault,
   stringEnum,
   stringMap,
   timestamp,
@@ -32,9 +30,7 @@ const imageCategories = ['all', 'fluxcd', 'fluxcd-images'] as const;
 export const ImageRepositorySpecSchema = Type.Object(
   {
     accessFrom: Type.Optional(AccessFromSchema),
-    certSecretRef: Type.Optional(
-      secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
-    ),
+    certSecretRef: registryFields.certSecretRef,
     exclusionList: Type.Optional(
       Type.Array(Type.String(), {
         default: ['^.*\\.sig$'],
@@ -43,20 +39,11 @@ export const ImageRepositorySpecSchema = Type.Object(
       }),
     ),
     image: Type.String({ description: 'The image to scan, without tag, e.g. ghcr.io/org/app or alpine.' }),
-    insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+    insecure: registryFields.insecure,
     interval: duration('How often the registry is scanned for tags. A little jitter is added.'),
-    provider: Type.Optional(
-      stringEnum(['generic', 'aws', 'azure', 'gcp'], {
-        default: 'generic',
-        description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
-      }),
-    ),
-    proxySecretRef: Type.Optional(
-      secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
-    ),
-    secretRef: Type.Optional(
-      secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.'),
-    ),
+    provider: registryFields.provider,
+    proxySecretRef: registryFields.proxySecretRef,
+    secretRef: registryFields.secretRef,
     serviceAccountName: Type.Optional(
       Type.String({
         maxLength: 253,
@@ -83,21 +70,15 @@ export const ScanResultSchema = Type.Object(
 );
 export type ScanResult = Static<typeof ScanResultSchema>;
 
-export const ImageRepositoryStatusSchema = Type.Object(
-  {
-    canonicalImageName: Type.Optional(
-      Type.String({ description: 'The image name with registry and path filled in, e.g. docker.io/library/alpine.' }),
-    ),
-    conditions: Type.Optional(conditions('ImageRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastScanResult: Type.Optional(ScanResultSchema),
-    observedExclusionList: Type.Optional(
-      Type.Array(Type.String(), { description: 'The exclusion list the last scan used.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('ImageRepository')),
-  },
-  { default: statusDefault, description: 'What the controller last observed.' },
-);
+export const ImageRepositoryStatusSchema = reconciledStatus('ImageRepository', 'What the controller last observed.', {
+  canonicalImageName: Type.Optional(
+    Type.String({ description: 'The image name with registry and path filled in, e.g. docker.io/library/alpine.' }),
+  ),
+  lastScanResult: Type.Optional(ScanResultSchema),
+  observedExclusionList: Type.Optional(
+    Type.Array(Type.String(), { description: 'The exclusion list the last scan used.' }),
+  ),
+});
 export type ImageRepositoryStatus = Static<typeof ImageRepositoryStatusSchema>;
 
 export const ImageRepositorySchema = objectSchema(
@@ -206,20 +187,14 @@ export const ImagePolicySpecSchema = Type.Object(
 );
 export type ImagePolicySpec = Static<typeof ImagePolicySpecSchema>;
 
-export const ImagePolicyStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('ImagePolicy')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    latestRef: Type.Optional(
-      Type.Object(ImageRefSchema.properties, { description: 'The image and tag the policy chose.' }),
-    ),
-    observedGeneration: Type.Optional(observedGeneration('ImagePolicy')),
-    observedPreviousRef: Type.Optional(
-      Type.Object(ImageRefSchema.properties, { description: 'The image and tag chosen before the latest one.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and chose.' },
-);
+export const ImagePolicyStatusSchema = reconciledStatus('ImagePolicy', 'What the controller last observed and chose.', {
+  latestRef: Type.Optional(
+    Type.Object(ImageRefSchema.properties, { description: 'The image and tag the policy chose.' }),
+  ),
+  observedPreviousRef: Type.Optional(
+    Type.Object(ImageRefSchema.properties, { description: 'The image and tag chosen before the latest one.' }),
+  ),
+});
 export type ImagePolicyStatus = Static<typeof ImagePolicyStatusSchema>;
 
 export const ImagePolicySchema = objectSchema(
@@ -355,25 +330,19 @@ export const ImageUpdateAutomationSpecSchema = Type.Object(
 );
 export type ImageUpdateAutomationSpec = Static<typeof ImageUpdateAutomationSpecSchema>;
 
-export const ImageUpdateAutomationStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('ImageUpdateAutomation')),
-    lastAutomationRunTime: Type.Optional(timestamp('When the automation last ran.')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    lastPushCommit: Type.Optional(Type.String({ description: 'SHA of the last pushed commit.' })),
-    lastPushTime: Type.Optional(timestamp('When a commit was last pushed.')),
-    observedGeneration: Type.Optional(observedGeneration('ImageUpdateAutomation')),
-    observedPolicies: Type.Optional(
-      Type.Record(Type.String(), ImageRefSchema, {
-        description: 'The image and tag of each selected ImagePolicy at the last run, by policy name.',
-      }),
-    ),
-    observedSourceRevision: Type.Optional(
-      Type.String({ description: 'The Git revision the last run started from.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and pushed.' },
-);
+export const ImageUpdateAutomationStatusSchema = reconciledStatus('ImageUpdateAutomation', 'What the controller last observed and pushed.', {
+  lastAutomationRunTime: Type.Optional(timestamp('When the automation last ran.')),
+  lastPushCommit: Type.Optional(Type.String({ description: 'SHA of the last pushed commit.' })),
+  lastPushTime: Type.Optional(timestamp('When a commit was last pushed.')),
+  observedPolicies: Type.Optional(
+    Type.Record(Type.String(), ImageRefSchema, {
+      description: 'The image and tag of each selected ImagePolicy at the last run, by policy name.',
+    }),
+  ),
+  observedSourceRevision: Type.Optional(
+    Type.String({ description: 'The Git revision the last run started from.' }),
+  ),
+});
 export type ImageUpdateAutomationStatus = Static<typeof ImageUpdateAutomationStatusSchema>;
 
 export const ImageUpdateAutomationSchema = objectSchema(

@@ -139,7 +139,12 @@ export const ageColumn: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '
 
 /** The older versions, by name, that carry no removed fields. */
 export function plainOlderVersions(...names: string[]): OlderVersion[] {
-  return names.map((name) => ({ name, removedFields: [] }));
+  return olderVersionsRemoving([], ...names);
+}
+
+/** The older versions, by name, that all carry the same removed fields. */
+export function olderVersionsRemoving(removedFields: readonly RemovedField[], ...names: string[]): OlderVersion[] {
+  return names.map((name) => ({ name, removedFields }));
 }
 
 /** Schema for a removed field that no longer did anything: accepted, then pruned on storage. */

@@ -13,19 +13,25 @@ import {
   KustomizePatchSchema,
   NamespacedObjectKindReferenceSchema,
   ResourceInventorySchema,
-  conditions,
   duration,
   healthCheckExprs,
   int64,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
-  statusDefault,
   stringEnum,
   stringMap,
   timestamp,
 } from './common.ts';
-import { ageColumn, defineKind, ignoredField, objectSchema, readyColumn, removedListField, statusColumn } from './kind.ts';
+import {
+  ageColumn,
+  defineKind,
+  ignoredField,
+  objectSchema,
+  olderVersionsRemoving,
+  readyColumn,
+  removedListField,
+  statusColumn,
+} from './kind.ts';
 
 export const kustomizeGroup = 'kustomize.toolkit.fluxcd.io';
 export const kustomizeVersion = 'v1';
@@ -211,25 +217,19 @@ export const HistorySnapshotSchema = Type.Object({
 });
 export type HistorySnapshot = Static<typeof HistorySnapshotSchema>;
 
-export const KustomizationStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('Kustomization')),
-    history: Type.Optional(
-      Type.Array(HistorySnapshotSchema, { description: 'Recent distinct reconciliation results, newest first.' }),
-    ),
-    inventory: Type.Optional(ResourceInventorySchema),
-    lastAppliedOriginRevision: Type.Optional(
-      Type.String({ description: 'The origin revision (from the artifact metadata) last applied successfully.' }),
-    ),
-    lastAppliedRevision: Type.Optional(
-      Type.String({ description: 'The source revision last applied successfully.' }),
-    ),
-    lastAttemptedRevision: Type.Optional(Type.String({ description: 'The source revision last tried.' })),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('Kustomization')),
-  },
-  { default: statusDefault, description: 'What the controller last observed and applied.' },
-);
+export const KustomizationStatusSchema = reconciledStatus('Kustomization', 'What the controller last observed and applied.', {
+  history: Type.Optional(
+    Type.Array(HistorySnapshotSchema, { description: 'Recent distinct reconciliation results, newest first.' }),
+  ),
+  inventory: Type.Optional(ResourceInventorySchema),
+  lastAppliedOriginRevision: Type.Optional(
+    Type.String({ description: 'The origin revision (from the artifact metadata) last applied successfully.' }),
+  ),
+  lastAppliedRevision: Type.Optional(
+    Type.String({ description: 'The source revision last applied successfully.' }),
+  ),
+  lastAttemptedRevision: Type.Optional(Type.String({ description: 'The source revision last tried.' })),
+});
 export type KustomizationStatus = Static<typeof KustomizationStatusSchema>;
 
 export const KustomizationSchema = objectSchema(
@@ -259,8 +259,5 @@ export const kustomizationApi = defineKind({
   categories: ['all', 'fluxcd', 'fluxcd-appliers'],
   schema: KustomizationSchema,
   printerColumns: [ageColumn, readyColumn, statusColumn],
-  olderVersions: [
-    { name: 'v1beta1', removedFields: kustomizationRemovedFields },
-    { name: 'v1beta2', removedFields: kustomizationRemovedFields },
-  ],
+  olderVersions: olderVersionsRemoving(kustomizationRemovedFields, 'v1beta1', 'v1beta2'),
 });

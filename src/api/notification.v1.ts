@@ -5,12 +5,9 @@
 import { Type } from '@sinclair/typebox';
 import type { Static } from '@sinclair/typebox';
 import {
-  conditions,
   duration,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
-  statusDefault,
   stringEnum,
   stringMap,
 } from './common.ts';
@@ -144,17 +141,11 @@ export const ReceiverSpecSchema = Type.Object(
 );
 export type ReceiverSpec = Static<typeof ReceiverSpecSchema>;
 
-export const ReceiverStatusSchema = Type.Object(
-  {
-    conditions: Type.Optional(conditions('Receiver')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('Receiver')),
-    webhookPath: Type.Optional(
-      Type.String({ description: 'Path of the webhook on the receiver server, /hook/<hash>.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed.' },
-);
+export const ReceiverStatusSchema = reconciledStatus('Receiver', 'What the controller last observed.', {
+  webhookPath: Type.Optional(
+    Type.String({ description: 'Path of the webhook on the receiver server, /hook/<hash>.' }),
+  ),
+});
 export type ReceiverStatus = Static<typeof ReceiverStatusSchema>;
 
 export const ReceiverSchema = objectSchema(

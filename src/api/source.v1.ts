@@ -9,13 +9,12 @@ import {
   ArtifactSchema,
   LocalObjectReferenceSchema,
   OidcIdentityMatchSchema,
-  conditions,
+  registryFields,
+  signatureVerificationProperties,
   duration,
-  lastHandledReconcileAt,
-  observedGeneration,
+  reconciledStatus,
   secretRef,
   shortDuration,
-  statusDefault,
   stringEnum,
 } from './common.ts';
 import {
@@ -23,6 +22,7 @@ import {
   defineKind,
   ignoredField,
   objectSchema,
+  olderVersionsRemoving,
   plainOlderVersions,
   readyColumn,
   removedStringField,
@@ -160,33 +160,27 @@ export const GitRepositorySpecSchema = Type.Object(
 );
 export type GitRepositorySpec = Static<typeof GitRepositorySpecSchema>;
 
-export const GitRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('GitRepository')),
-    includedArtifacts: Type.Optional(
-      Type.Array(ArtifactSchema, { description: 'The artifacts of the included GitRepositories, in spec order.' }),
-    ),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('GitRepository')),
-    observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
-    observedInclude: Type.Optional(
-      Type.Array(GitRepositoryIncludeSchema, { description: 'The includes the current artifact was built with.' }),
-    ),
-    observedRecurseSubmodules: Type.Optional(
-      Type.Boolean({ description: 'The recurseSubmodules setting the current artifact was built with.' }),
-    ),
-    observedSparseCheckout: Type.Optional(
-      Type.Array(Type.String(), { description: 'The sparse checkout directories the current artifact was built with.' }),
-    ),
-    sourceVerificationMode: Type.Optional(
-      Type.String({ description: 'The verification mode of the last signature check.' }),
-    ),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const GitRepositoryStatusSchema = reconciledStatus('GitRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
+  ),
+  includedArtifacts: Type.Optional(
+    Type.Array(ArtifactSchema, { description: 'The artifacts of the included GitRepositories, in spec order.' }),
+  ),
+  observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
+  observedInclude: Type.Optional(
+    Type.Array(GitRepositoryIncludeSchema, { description: 'The includes the current artifact was built with.' }),
+  ),
+  observedRecurseSubmodules: Type.Optional(
+    Type.Boolean({ description: 'The recurseSubmodules setting the current artifact was built with.' }),
+  ),
+  observedSparseCheckout: Type.Optional(
+    Type.Array(Type.String(), { description: 'The sparse checkout directories the current artifact was built with.' }),
+  ),
+  sourceVerificationMode: Type.Optional(
+    Type.String({ description: 'The verification mode of the last signature check.' }),
+  ),
+});
 export type GitRepositoryStatus = Static<typeof GitRepositoryStatusSchema>;
 
 export const GitRepositorySchema = objectSchema(
@@ -208,17 +202,14 @@ export const gitRepositoryApi = defineKind({
   printerColumns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ageColumn, readyColumn, statusColumn],
   // v1beta1/v1beta2 only add gitImplementation and accessFrom, both without effect since
   // Flux v2.0: accepted and dropped.
-  olderVersions: ['v1beta1', 'v1beta2'].map((name) => ({
-    name,
-    removedFields: [
-      {
-        parent: 'spec',
-        name: 'gitImplementation',
-        schema: ignoredField(stringEnum(['go-git', 'libgit2'])),
-      },
+  olderVersions: olderVersionsRemoving(
+    [
+      { parent: 'spec', name: 'gitImplementation', schema: ignoredField(stringEnum(['go-git', 'libgit2'])) },
       { parent: 'spec', name: 'accessFrom', schema: ignoredField(AccessFromSchema) },
     ],
-  })),
+    'v1beta1',
+    'v1beta2',
+  ),
 });
 
 // ---------------------------------------------------------------------------------------
@@ -255,22 +246,16 @@ export const OCIRepositoryRefSchema = Type.Object(
 );
 export type OCIRepositoryRef = Static<typeof OCIRepositoryRefSchema>;
 
-const verificationProvider = stringEnum(['cosign', 'notation'], {
-  default: 'cosign',
-  description: 'The signing tool whose signatures are checked.',
-});
+const matchOIDCIdentity = Type.Optional(
+  Type.Array(OidcIdentityMatchSchema, {
+    description: 'For keyless cosign signatures: identities the signer must match, any of them.',
+  }),
+);
 
 export const OCIRepositoryVerificationSchema = Type.Object(
   {
-    matchOIDCIdentity: Type.Optional(
-      Type.Array(OidcIdentityMatchSchema, {
-        description: 'For keyless cosign signatures: identities the signer must match, any of them.',
-      }),
-    ),
-    provider: verificationProvider,
-    secretRef: Type.Optional(
-      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
-    ),
+    matchOIDCIdentity,
+    ...signatureVerificationProperties(),
     trustedRootSecretRef: Type.Optional(
       secretRef('Secret with a Sigstore trusted root, for a private Sigstore deployment.'),
     ),
@@ -280,30 +265,19 @@ export const OCIRepositoryVerificationSchema = Type.Object(
 
 export const OCIRepositorySpecSchema = Type.Object(
   {
-    certSecretRef: Type.Optional(
-      secretRef('Secret with TLS material for the registry: ca.crt, and tls.crt with tls.key for client authentication.'),
-    ),
+    certSecretRef: registryFields.certSecretRef,
     ignore: Type.Optional(
       Type.String({
         description: 'Patterns, in .gitignore syntax, of files to leave out of the artifact; replaces the default exclusions.',
       }),
     ),
-    insecure: Type.Optional(Type.Boolean({ description: 'Talk plain HTTP to the registry.' })),
+    insecure: registryFields.insecure,
     interval: intervalField('OCIRepository'),
     layerSelector: Type.Optional(OCILayerSelectorSchema),
-    provider: Type.Optional(
-      stringEnum(['generic', 'aws', 'azure', 'gcp'], {
-        default: 'generic',
-        description: 'Cloud whose workload identity logs in to the registry; generic uses secretRef.',
-      }),
-    ),
-    proxySecretRef: Type.Optional(
-      secretRef('Secret with the proxy to use for registry traffic (keys address, username, password).'),
-    ),
+    provider: registryFields.provider,
+    proxySecretRef: registryFields.proxySecretRef,
     ref: Type.Optional(OCIRepositoryRefSchema),
-    secretRef: Type.Optional(
-      secretRef('Secret of type kubernetes.io/dockerconfigjson with the registry credentials.'),
-    ),
+    secretRef: registryFields.secretRef,
     serviceAccountName: Type.Optional(
       Type.String({ description: 'Service account whose image pull secrets are used to log in to the registry.' }),
     ),
@@ -319,24 +293,18 @@ export const OCIRepositorySpecSchema = Type.Object(
 );
 export type OCIRepositorySpec = Static<typeof OCIRepositorySpecSchema>;
 
-export const OCIRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('OCIRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('OCIRepository')),
-    observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
-    observedLayerSelector: Type.Optional(
-      Type.Object(OCILayerSelectorSchema.properties, {
-        description: 'The layer selector the current artifact was built with.',
-      }),
-    ),
-    url: Type.Optional(Type.String({ description: 'Address of the latest artifact (kept for older clients).' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const OCIRepositoryStatusSchema = reconciledStatus('OCIRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The artifact of the last successful reconciliation.' }),
+  ),
+  observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns the current artifact was built with.' })),
+  observedLayerSelector: Type.Optional(
+    Type.Object(OCILayerSelectorSchema.properties, {
+      description: 'The layer selector the current artifact was built with.',
+    }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the latest artifact (kept for older clients).' })),
+});
 export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatusSchema>;
 
 export const OCIRepositorySchema = objectSchema(
@@ -404,18 +372,12 @@ export const HelmRepositorySpecSchema = Type.Object(
 );
 export type HelmRepositorySpec = Static<typeof HelmRepositorySpecSchema>;
 
-export const HelmRepositoryStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The index of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('HelmRepository')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedGeneration: Type.Optional(observedGeneration('HelmRepository')),
-    url: Type.Optional(Type.String({ description: 'Address of the stored index.yaml.' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const HelmRepositoryStatusSchema = reconciledStatus('HelmRepository', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The index of the last successful reconciliation.' }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the stored index.yaml.' })),
+});
 export type HelmRepositoryStatus = Static<typeof HelmRepositoryStatusSchema>;
 
 export const HelmRepositorySchema = objectSchema(
@@ -453,15 +415,8 @@ export const HelmChartSourceReferenceSchema = Type.Object(
 
 export const HelmChartVerificationSchema = Type.Object(
   {
-    matchOIDCIdentity: Type.Optional(
-      Type.Array(OidcIdentityMatchSchema, {
-        description: 'For keyless cosign signatures: identities the signer must match, any of them.',
-      }),
-    ),
-    provider: verificationProvider,
-    secretRef: Type.Optional(
-      secretRef('Secret with the trusted public keys (cosign) or trust policy and certificates (notation).'),
-    ),
+    matchOIDCIdentity,
+    ...signatureVerificationProperties(),
   },
   { description: 'Verify the signature of a chart pulled from an OCI HelmRepository.' },
 );
@@ -502,25 +457,19 @@ export const HelmChartSpecSchema = Type.Object(
 );
 export type HelmChartSpec = Static<typeof HelmChartSpecSchema>;
 
-export const HelmChartStatusSchema = Type.Object(
-  {
-    artifact: Type.Optional(
-      Type.Object(ArtifactSchema.properties, { description: 'The packaged chart of the last successful reconciliation.' }),
-    ),
-    conditions: Type.Optional(conditions('HelmChart')),
-    lastHandledReconcileAt: Type.Optional(lastHandledReconcileAt()),
-    observedChartName: Type.Optional(Type.String({ description: 'Name of the chart in the last artifact.' })),
-    observedGeneration: Type.Optional(observedGeneration('HelmChart')),
-    observedSourceArtifactRevision: Type.Optional(
-      Type.String({ description: 'Revision of the source artifact the chart was last built from.' }),
-    ),
-    observedValuesFiles: Type.Optional(
-      Type.Array(Type.String(), { description: 'The values files the last artifact was built with.' }),
-    ),
-    url: Type.Optional(Type.String({ description: 'Address of the latest packaged chart.' })),
-  },
-  { default: statusDefault, description: 'What the controller last observed and produced.' },
-);
+export const HelmChartStatusSchema = reconciledStatus('HelmChart', 'What the controller last observed and produced.', {
+  artifact: Type.Optional(
+    Type.Object(ArtifactSchema.properties, { description: 'The packaged chart of the last successful reconciliation.' }),
+  ),
+  observedChartName: Type.Optional(Type.String({ description: 'Name of the chart in the last artifact.' })),
+  observedSourceArtifactRevision: Type.Optional(
+    Type.String({ description: 'Revision of the source artifact the chart was last built from.' }),
+  ),
+  observedValuesFiles: Type.Optional(
+    Type.Array(Type.String(), { description: 'The values files the last artifact was built with.' }),
+  ),
+  url: Type.Optional(Type.String({ description: 'Address of the latest packaged chart.' })),
+});
 export type HelmChartStatus = Static<typeof HelmChartStatusSchema>;
 
 export const HelmChartSchema = objectSchema(
@@ -550,11 +499,12 @@ export const helmChartApi = defineKind({
   ],
   // v1beta1/v1beta2 also had accessFrom (no effect: accepted and dropped) and valuesFile
   // (still merged before valuesFiles: rejected rather than silently dropped).
-  olderVersions: ['v1beta1', 'v1beta2'].map((name) => ({
-    name,
-    removedFields: [
+  olderVersions: olderVersionsRemoving(
+    [
       { parent: 'spec', name: 'accessFrom', schema: ignoredField(AccessFromSchema) },
       { parent: 'spec', name: 'valuesFile', schema: removedStringField('spec.valuesFiles') },
     ],
-  })),
+    'v1beta1',
+    'v1beta2',
+  ),
 });

@@ -123,17 +123,20 @@ export async function runCli(argv: string[], ioOptions: CliIOOptions = {}): Prom
   program.addCommand(operatorCommand());
   program.addCommand(devCommand());
   program.addCommand(demoCommand());
-  program.addCommand(checkCommand(io));
-  program.addCommand(getCommand(io));
-  program.addCommand(reconcileCommand(io));
-  program.addCommand(suspendCommand(io));
-  program.addCommand(resumeCommand(io));
-  program.addCommand(eventsCommand(io));
-  program.addCommand(logsCommand(io));
-  program.addCommand(treeCommand(io));
-  program.addCommand(createCommand(io));
-  program.addCommand(exportCommand(io));
-  program.addCommand(buildCommand(io));
-  program.addCommand(diffCommand(io));
+  const ioCommands = [
+    checkCommand,
+    getCommand,
+    reconcileCommand,
+    suspendCommand,
+    resumeCommand,
+    eventsCommand,
+    logsCommand,
+    treeCommand,
+    createCommand,
+    exportCommand,
+    buildCommand,
+    diffCommand,
+  ];
+  for (const command of ioCommands) program.addCommand(command(io));
   return parseProgram(program, normalizeSwitches(argv), io);
 }

@@ -32,6 +32,7 @@ import { createLogger } from '../../src/runtime/log/logger.ts';
 import { applyWithKubectl, renderChart } from '../harness/chart.ts';
 import { eventually } from '../harness/cluster.ts';
 import { createRepo, startGitHttpServer, type GitHttpServer } from '../harness/git-server.ts';
+import { inProcessEnv, inProcessFlags } from '../harness/operator.ts';
 import { isReady, loadExample, prepareFluxObjects, readyCondition, removeNamespaces, useExampleCluster, type FluxObject } from './examples-harness.ts';
 
 // registered before the cluster's hooks: `after` hooks run in order, and operators must
@@ -267,20 +268,8 @@ function recentWarnings(): string {
 async function runOperator(installed: Installed, releaseNs: string, startTimeoutMs = 20_000): Promise<{ stop(): Promise<void> }> {
   const storagePath = await mkdtemp(path.join(os.tmpdir(), 'chart-identity-artifacts-'));
   const cfg = resolveConfig(
-    {
-      ...installed.flags,
-      kubeconfig: installed.kubeconfig,
-      storagePath,
-      storageAddr: '127.0.0.1:0',
-      storageAdvAddr: '127.0.0.1:0',
-      metricsAddr: '127.0.0.1:0',
-      healthAddr: '127.0.0.1:0',
-      receiverAddr: '127.0.0.1:0',
-      minRetryDelay: '500ms',
-      maxRetryDelay: '5s',
-      requeueDependency: '2s',
-    },
-    { ...process.env, RUNTIME_NAMESPACE: releaseNs, POD_NAME: `test-${releaseNs}` },
+    { ...installed.flags, kubeconfig: installed.kubeconfig, storagePath, ...inProcessFlags },
+    inProcessEnv(releaseNs),
   );
   operatorWarnings.length = 0;
   const op = await startOperator(cfg, createLogger(process.env['FLOTILLA_TEST_LOG'] ? 'debug' : 'warn', operatorLogSink())).catch(async (e: unknown) => {

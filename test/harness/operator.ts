@@ -10,6 +10,26 @@ export interface TestOperator extends Operator {
 }
 
 /**
+ * The flags that give an operator running in a test process what a pod would own:
+ * ephemeral listen addresses, and retries short enough for a test.
+ */
+export const inProcessFlags = {
+  storageAddr: '127.0.0.1:0',
+  storageAdvAddr: '127.0.0.1:0',
+  metricsAddr: '127.0.0.1:0',
+  healthAddr: '127.0.0.1:0',
+  receiverAddr: '127.0.0.1:0',
+  minRetryDelay: '500ms',
+  maxRetryDelay: '5s',
+  requeueDependency: '2s',
+} as const satisfies RawOptions;
+
+/** The environment of an operator in a test process: `namespace` stands for the pod's. */
+export function inProcessEnv(namespace: string): NodeJS.ProcessEnv {
+  return { ...process.env, RUNTIME_NAMESPACE: namespace, POD_NAME: `test-${namespace}` };
+}
+
+/**
  * The real operator, in this process, watching only `namespace` (so test files sharing
  * one control plane do not see each other's objects), on ephemeral ports.
  * FLOTILLA_TEST_LOG=1 shows its logs.
@@ -17,21 +37,8 @@ export interface TestOperator extends Operator {
 export async function startTestOperator(kubeconfigPath: string, namespace: string, flags: RawOptions = {}): Promise<TestOperator> {
   const storagePath = await mkdtemp(path.join(os.tmpdir(), 'flotilla-artifacts-'));
   const cfg = resolveConfig(
-    {
-      kubeconfig: kubeconfigPath,
-      storagePath,
-      storageAddr: '127.0.0.1:0',
-      storageAdvAddr: '127.0.0.1:0',
-      metricsAddr: '127.0.0.1:0',
-      healthAddr: '127.0.0.1:0',
-      receiverAddr: '127.0.0.1:0',
-      watchAllNamespaces: false,
-      minRetryDelay: '500ms',
-      maxRetryDelay: '5s',
-      requeueDependency: '2s',
-      ...flags,
-    },
-    { ...process.env, RUNTIME_NAMESPACE: namespace, POD_NAME: `test-${namespace}` },
+    { kubeconfig: kubeconfigPath, storagePath, ...inProcessFlags, watchAllNamespaces: false, ...flags },
+    inProcessEnv(namespace),
   );
   const log = process.env['FLOTILLA_TEST_LOG'] ? createLogger('debug') : silentLogger();
   const op = await startOperator(cfg, log);

@@ -14,7 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
-import { generateCrds } from '../../src/api/crdgen.ts';
+import { generateCrds, kubernetesExtensionKeys, validationKeys } from '../../src/api/crdgen.ts';
 import { apiKinds } from '../../src/api/index.ts';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -44,26 +44,8 @@ function isNode(v: unknown): v is Node {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The properties compared besides the path itself. */
-const comparedKeys = [
-  'type',
-  'format',
-  'enum',
-  'default',
-  'pattern',
-  'minimum',
-  'maximum',
-  'minLength',
-  'maxLength',
-  'minItems',
-  'maxItems',
-  'required',
-  'x-kubernetes-preserve-unknown-fields',
-  'x-kubernetes-int-or-string',
-  'x-kubernetes-list-type',
-  'x-kubernetes-list-map-keys',
-  'x-kubernetes-map-type',
-] as const;
+/** The properties compared besides the path itself: every keyword crdgen renders but descriptions and structure. */
+const comparedKeys = [...validationKeys, 'required', ...kubernetesExtensionKeys] as const;
 
 /** Every field path under spec and status: `spec.ref.branch`, `status.conditions[].reason`, `spec.values`, map values as `.*`. */
 function fieldPaths(root: Node): Map<string, Node> {

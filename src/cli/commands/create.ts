@@ -5,7 +5,7 @@
  * the command waits until the controller reports it Ready.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { apiKindOf } from '../../api/index.ts';
+import { apiKindOf, type FluxKind } from '../../api/index.ts';
 import type { KubeClient } from '../../runtime/client/client.ts';
 import type { KubeObject } from '../../runtime/client/objects.ts';
 import { connect, globalsOf, withGlobals, type Globals } from './globals.ts';
@@ -65,6 +65,12 @@ function metadata(name: string, namespace: string, labels: Record<string, string
   return { name, namespace, ...(Object.keys(labels).length ? { labels } : {}) };
 }
 
+/** An object of `kind` in the storage version, labelled from the `--label` flags. */
+function newObject(kind: FluxKind, name: string, namespace: string, label: readonly string[] | undefined, spec: Record<string, unknown>): KubeObject {
+  const api = apiKindOf(kind);
+  return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(label ?? [])) as KubeObject['metadata'], spec };
+}
+
 interface GitOptions {
   url?: string;
   branch?: string;
@@ -121,8 +127,7 @@ export function gitRepositoryFrom(name: string, namespace: string, o: GitOptions
   if (o.secretRef) spec['secretRef'] = { name: o.secretRef };
   if (o.proxySecretRef) spec['proxySecretRef'] = { name: o.proxySecretRef };
   if (o.provider) spec['provider'] = o.provider;
-  const api = apiKindOf('GitRepository');
-  return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(o.label ?? [])) as KubeObject['metadata'], spec };
+  return newObject('GitRepository', name, namespace, o.label, spec);
 }
 
 interface OciOptions {
@@ -172,8 +177,7 @@ export function ociRepositoryFrom(name: string, namespace: string, o: OciOptions
   if (o.secretRef) spec['secretRef'] = { name: o.secretRef };
   if (o.proxySecretRef) spec['proxySecretRef'] = { name: o.proxySecretRef };
   if (o.certRef) spec['certSecretRef'] = { name: o.certRef };
-  const api = apiKindOf('OCIRepository');
-  return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(o.label ?? [])) as KubeObject['metadata'], spec };
+  return newObject('OCIRepository', name, namespace, o.label, spec);
 }
 
 interface KsOptions {
@@ -259,8 +263,7 @@ export function kustomizationFrom(name: string, namespace: string, o: KsOptions)
     spec['decryption'] = { provider: o.decryptionProvider, ...(o.decryptionSecret ? { secretRef: { name: o.decryptionSecret } } : {}) };
   }
   if (o.retryInterval && o.retryInterval !== '0s') spec['retryInterval'] = o.retryInterval;
-  const api = apiKindOf('Kustomization');
-  return { apiVersion: api.apiVersion, kind: api.kind, metadata: metadata(name, namespace, parseLabels(o.label ?? [])) as KubeObject['metadata'], spec };
+  return newObject('Kustomization', name, namespace, o.label, spec);
 }
 
 /** Applies `obj` (server-side, as the `flux` field manager); reports whether it was new. */
@@ -276,6 +279,23 @@ async function waitReady(client: KubeClient, g: Globals, obj: KubeObject, label:
   if (!s.result.ready) throw new CliError(s.result.message || `${label} is not ready`);
   return s.obj;
 }
+
+/** Applies `obj` and waits until it is Ready, reporting each step as Flux's CLI does; `label` names it in the messages. */
+async function applyAndWait(ctx: ActionContext, client: KubeClient, g: Globals, obj: KubeObject, label: string): Promise<KubeObject> {
+  ctx.progress.action(`applying ${label}`);
+  const { created, applied } = await upsert(client, obj);
+  ctx.progress.success(`${label} ${created ? 'created' : 'updated'}`);
+  ctx.progress.waiting(`waiting for ${label} reconciliation`);
+  return waitReady(client, g, applied, label);
+}
+
+// Flags that `create source git` and `create source oci` share.
+const proxySecretRefOption = () =>
+  new Option('--proxy-secret-ref <name>', 'the name of an existing secret containing the proxy address and credentials');
+const ignorePathsOption = () =>
+  new Option('--ignore-paths <paths>', 'paths to ignore (repeatable, or comma-separated)').argParser(listFlag);
+const fetchTimeoutOption = () =>
+  new Option('--fetch-timeout <duration>', 'set a timeout for fetching the source').argParser(durationFlag('--fetch-timeout'));
 
 function createOptions(cmd: Command): Command {
   cmd
@@ -299,12 +319,12 @@ function gitCommand(io: CliIO): Command {
     .addOption(new Option('-u, --username <username>', 'basic authentication username (stored in a Secret named after the source)'))
     .addOption(new Option('-p, --password <password>', 'basic authentication password'))
     .addOption(new Option('--secret-ref <name>', 'the name of an existing secret containing SSH or basic credentials'))
-    .addOption(new Option('--proxy-secret-ref <name>', 'the name of an existing secret containing the proxy address and credentials'))
+    .addOption(proxySecretRefOption())
     .addOption(new Option('--provider <provider>', `the Git provider: ${GIT_PROVIDERS.join('|')}`))
     .addOption(boolOption('--recurse-submodules', 'initialize and include Git submodules in the artifact'))
-    .addOption(new Option('--ignore-paths <paths>', 'paths to ignore (repeatable, or comma-separated)').argParser(listFlag))
+    .addOption(ignorePathsOption())
     .addOption(new Option('--sparse-checkout-paths <paths>', 'paths to check out (repeatable, or comma-separated)').argParser(listFlag))
-    .addOption(new Option('--fetch-timeout <duration>', 'set a timeout for fetching the source').argParser(durationFlag('--fetch-timeout')));
+    .addOption(fetchTimeoutOption());
   createOptions(cmd);
   return cmd.action(
     createAction<GitOptions>(io, gitRepositoryFrom, async (ctx, g, name, repo, o) => {
@@ -323,11 +343,7 @@ function gitCommand(io: CliIO): Command {
         (repo['spec'] as Record<string, unknown>)['secretRef'] = { name };
         ctx.progress.success('authentication configured');
       }
-      ctx.progress.action('applying GitRepository source');
-      const { created, applied } = await upsert(client, repo);
-      ctx.progress.success(`GitRepository source ${created ? 'created' : 'updated'}`);
-      ctx.progress.waiting('waiting for GitRepository source reconciliation');
-      const ready = await waitReady(client, g, applied, 'GitRepository source');
+      const ready = await applyAndWait(ctx, client, g, repo, 'GitRepository source');
       ctx.progress.success('GitRepository source reconciliation completed');
       const revision = stringField(ready, 'status', 'artifact', 'revision');
       if (!revision) throw new CliError('GitRepository source reconciliation completed but no artifact was found');
@@ -367,22 +383,18 @@ function ociCommand(io: CliIO): Command {
     .addOption(new Option('--digest <digest>', 'the OCI artifact digest'))
     .addOption(new Option('--provider <provider>', `the OCI provider name: ${OCI_PROVIDERS.join('|')}`).default('generic'))
     .addOption(new Option('--secret-ref <name>', "the name of the Kubernetes image pull secret (type 'kubernetes.io/dockerconfigjson')"))
-    .addOption(new Option('--proxy-secret-ref <name>', 'the name of an existing secret containing the proxy address and credentials'))
+    .addOption(proxySecretRefOption())
     .addOption(new Option('--service-account <name>', 'the name of the Kubernetes service account that refers to an image pull secret'))
     .addOption(new Option('--cert-ref <name>', 'the name of a secret to use for TLS certificates'))
-    .addOption(new Option('--ignore-paths <paths>', 'paths to ignore (repeatable, or comma-separated)').argParser(listFlag))
+    .addOption(ignorePathsOption())
     .addOption(boolOption('--insecure', 'for registries that speak plain HTTP'))
     .addOption(new Option('--layer-selector <selector>', "the layer to use, as '<media-type>:<operation>' (extract or copy)"))
-    .addOption(new Option('--fetch-timeout <duration>', 'set a timeout for fetching the source').argParser(durationFlag('--fetch-timeout')));
+    .addOption(fetchTimeoutOption());
   createOptions(cmd);
   return cmd.action(
     createAction<OciOptions>(io, ociRepositoryFrom, async (ctx, g, _name, repo) => {
       const client = ctx.track(connect(g, io));
-      ctx.progress.action('applying OCIRepository');
-      const { created, applied } = await upsert(client, repo);
-      ctx.progress.success(`OCIRepository ${created ? 'created' : 'updated'}`);
-      ctx.progress.waiting('waiting for OCIRepository reconciliation');
-      const ready = await waitReady(client, g, applied, 'OCIRepository');
+      const ready = await applyAndWait(ctx, client, g, repo, 'OCIRepository');
       ctx.progress.success('OCIRepository reconciliation completed');
       const revision = stringField(ready, 'status', 'artifact', 'revision');
       if (!revision) throw new CliError('no artifact was found');
@@ -415,11 +427,7 @@ function kustomizationCommand(io: CliIO): Command {
       ctx.progress.generate('generating Kustomization');
       if (g.verbose) io.stdout.write(exportDocument(ks));
       const client = ctx.track(connect(g, io));
-      ctx.progress.action('applying Kustomization');
-      const { created, applied } = await upsert(client, ks);
-      ctx.progress.success(`Kustomization ${created ? 'created' : 'updated'}`);
-      ctx.progress.waiting('waiting for Kustomization reconciliation');
-      const ready = await waitReady(client, g, applied, 'Kustomization');
+      const ready = await applyAndWait(ctx, client, g, ks, 'Kustomization');
       ctx.progress.success(`Kustomization ${name} is ready`);
       ctx.progress.success(`applied revision ${stringField(ready, 'status', 'lastAppliedRevision') ?? ''}`);
     }),

@@ -16,7 +16,8 @@ export class VariableNotSetError extends EnvsubstError {
   }
 }
 
-type Node = { kind: 'text'; value: string } | { kind: 'func'; param: string; name: string; args: Node[] };
+type FuncNode = { kind: 'func'; param: string; name: string; args: Node[] };
+type Node = { kind: 'text'; value: string } | FuncNode;
 
 const EOF = '\u0000';
 
@@ -178,10 +179,7 @@ class Parser {
     const s = this.s;
     s.escapeChars = ESC_DOLLAR | ESC_BACKSLASH;
     if (s.peek() === '#') return this.parseLenFunc();
-    s.accept = acceptIdent;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('unable to parse variable name');
-    const name = s.text();
+    const name = this.expectIdent(acceptIdent, 'unable to parse variable name');
     switch (s.peek()) {
       case ':':
         return this.parseDefaultOrSubstr(name);
@@ -201,6 +199,20 @@ class Parser {
     s.mode = SCAN_RBRACK;
     if (s.scan() !== 'rbrack') throw new EnvsubstError('missing closing brace');
     return { kind: 'func', param: name, name: '', args: [] };
+  }
+
+  /** Scans an identifier made of what `accept` takes (and escapes); its text, or `error`. */
+  private expectIdent(accept: Accept, error = 'bad substitution'): string {
+    const s = this.s;
+    s.accept = accept;
+    s.mode = SCAN_IDENT;
+    if (s.scan() !== 'ident') throw new EnvsubstError(error);
+    return s.text();
+  }
+
+  /** A function of `param` whose name is the operator `accept` takes, e.g. `:-` or `##`. */
+  private funcNode(param: string, accept: Accept, error?: string): FuncNode {
+    return { kind: 'func', param, name: this.expectIdent(accept, error), args: [] };
   }
 
   private parseParam(accept: Accept, mode: number): Node {
@@ -223,10 +235,7 @@ class Parser {
 
   private parseSubstrFunc(param: string): Node {
     const s = this.s;
-    s.accept = acceptOneColon;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const node: Node = { kind: 'func', param, name: s.text(), args: [] };
+    const node = this.funcNode(param, acceptOneColon);
     node.args.push(this.parseParam(rejectColonClose, SCAN_IDENT));
     s.accept = acceptColon;
     s.mode = SCAN_IDENT | SCAN_RBRACK;
@@ -239,11 +248,7 @@ class Parser {
   }
 
   private parseRemoveFunc(param: string, accept: Accept): Node {
-    const s = this.s;
-    s.accept = accept;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const node: Node = { kind: 'func', param, name: s.text(), args: [] };
+    const node = this.funcNode(param, accept);
     node.args.push(this.parseParam(acceptNotClosing, SCAN_IDENT));
     this.consumeRbrack();
     return node;
@@ -251,14 +256,9 @@ class Parser {
 
   private parseReplaceFunc(param: string): Node {
     const s = this.s;
-    s.accept = acceptReplaceFunc;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const node: Node = { kind: 'func', param, name: s.text(), args: [] };
+    const node = this.funcNode(param, acceptReplaceFunc);
     node.args.push(this.parseParam(acceptNotSlash, SCAN_IDENT | SCAN_ESCAPE));
-    s.accept = acceptSlash;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
+    this.expectIdent(acceptSlash);
     if (s.peek() === '}') {
       this.consumeRbrack();
       return node;
@@ -270,10 +270,7 @@ class Parser {
 
   private parseDefaultFunc(param: string): Node {
     const s = this.s;
-    s.accept = s.peek() === '=' ? acceptOneEqual : acceptDefaultFunc;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('unable to parse default function');
-    const node: Node = { kind: 'func', param, name: s.text(), args: [] };
+    const node = this.funcNode(param, s.peek() === '=' ? acceptOneEqual : acceptDefaultFunc, 'unable to parse default function');
     for (;;) {
       if (s.peek() === '}') {
         this.consumeRbrack();
@@ -284,25 +281,14 @@ class Parser {
   }
 
   private parseCasingFunc(param: string): Node {
-    const s = this.s;
-    s.accept = acceptCasingFunc;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const node: Node = { kind: 'func', param, name: s.text(), args: [] };
+    const node = this.funcNode(param, acceptCasingFunc);
     this.consumeRbrack();
     return node;
   }
 
   private parseLenFunc(): Node {
-    const s = this.s;
-    s.accept = acceptOneHash;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const name = s.text();
-    s.accept = acceptIdent;
-    s.mode = SCAN_IDENT;
-    if (s.scan() !== 'ident') throw new EnvsubstError('bad substitution');
-    const node: Node = { kind: 'func', param: s.text(), name, args: [] };
+    const name = this.expectIdent(acceptOneHash);
+    const node: Node = { kind: 'func', param: this.expectIdent(acceptIdent), name, args: [] };
     this.consumeRbrack();
     return node;
   }

@@ -18,12 +18,13 @@ export interface PlainLeaf {
   readonly bytes: Buffer;
 }
 
-export type Slot =
+/** A leaf a store hands over, with a setter that writes back into the document: a value whose setter takes `V`, or a comment. */
+type LeafSlot<V> =
   | {
       readonly kind: 'value';
       readonly path: readonly string[];
       readonly value: GoValue;
-      set(plain: PlainLeaf): void;
+      set(value: V): void;
     }
   | {
       readonly kind: 'comment';
@@ -31,6 +32,9 @@ export type Slot =
       readonly text: string;
       set(text: string): void;
     };
+
+/** An encrypted leaf to be decrypted: the value's setter takes the plaintext. */
+export type Slot = LeafSlot<PlainLeaf>;
 
 export class SopsMacError extends Error {}
 
@@ -143,15 +147,8 @@ export function macError(check: Exclude<MacCheck, 'verified'>): SopsMacError {
   );
 }
 
-/** A plaintext leaf to be encrypted (for test fixtures). */
-export type EncryptSlot =
-  | {
-      readonly kind: 'value';
-      readonly path: readonly string[];
-      readonly value: GoValue;
-      set(ciphertext: string): void;
-    }
-  | { readonly kind: 'comment'; readonly path: readonly string[]; readonly text: string; set(text: string): void };
+/** A plaintext leaf to be encrypted (for test fixtures): the value's setter takes the ciphertext. */
+export type EncryptSlot = LeafSlot<string>;
 
 /** Encrypts leaves SOPS would encrypt and returns the encrypted MAC for `lastModified`. */
 export function encryptSlots(
