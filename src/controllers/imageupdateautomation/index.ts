@@ -1,3 +1,4 @@
+import { objectKey } from '../../runtime/client/objects.ts';
 import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Controller } from '../../runtime/manager.ts';
 import { imageUpdateAutomationReconciler } from './reconciler.ts';
@@ -19,7 +20,7 @@ export function imageUpdateAutomationController(deps: ImageUpdateAutomationDeps)
       const latest = (p: PolicyView | undefined) => JSON.stringify(p?.status?.latestRef ?? null);
       const onPolicy = (p: PolicyView, old?: PolicyView): void => {
         if (old && latest(p) === latest(old)) return;
-        for (const a of primary.list(p.metadata.namespace)) enqueue(`${a.metadata.namespace}/${a.metadata.name}`);
+        for (const a of primary.list(p.metadata.namespace)) enqueue(objectKey(a));
       };
       policies.on('add', (p) => onPolicy(p)).on('update', onPolicy);
     },

@@ -12,9 +12,9 @@ import type { Informer } from '../../runtime/cache/informer.ts';
 import type { Logger } from '../../runtime/log/logger.ts';
 import { READY, findCondition } from '../../runtime/reconcile/conditions.ts';
 import { REQUESTED_AT_ANNOTATION } from '../../runtime/reconcile/types.ts';
-import { readSecret } from '../../services/secrets/read.ts';
 import { RequestRefused, checkRequest } from './request.ts';
-import { Reason, type ReceiverDeps, type ReceiverObject, type SupportedType } from './types.ts';
+import { receiverToken } from './steps/path.ts';
+import type { ReceiverDeps, ReceiverObject, SupportedType } from './types.ts';
 
 export const PATH_INDEX = 'webhookPath';
 const MAX_BODY_BYTES = 3 << 20;
@@ -46,7 +46,7 @@ export function webhookHandler(deps: ReceiverDeps, receivers: () => Informer<Rec
       return reply(503);
     }
     try {
-      const token = (await readSecret(deps.client, ns, receiver.spec.secretRef?.name ?? '', Reason.TokenNotFound, 'spec.secretRef'))['token'] ?? '';
+      const token = await receiverToken(deps, receiver);
       checkRequest(receiver.spec.type as SupportedType, req.headers, body, token, receiver.spec.events);
     } catch (e) {
       rlog.warn({ err: e instanceof Error ? e.message : String(e) }, 'unable to validate payload');

@@ -5,6 +5,7 @@ import { StallingError, TransientError, WaitingError } from '../../../runtime/er
 import type { Step } from '../../../runtime/reconcile/types.ts';
 import { isWithin } from '../../../services/artifacts/index.ts';
 import { authFromSecretValues } from '../../../services/git/index.ts';
+import { DEFAULT_BRANCH } from '../../../services/git/refs.ts';
 import { readSecret } from '../../../services/secrets/read.ts';
 import { applySetters, isSetterFile, type PolicyImage, type SetterChange } from '../../../services/setters/setters.ts';
 import { DEFAULT_MESSAGE, type ImageUpdateAutomationDeps, type ImageUpdateAutomationObject, type ImageUpdateAutomationState, type Lookups } from '../types.ts';
@@ -40,11 +41,9 @@ export function updateStep(deps: ImageUpdateAutomationDeps, lookups: Lookups): S
         throw new StallingError('InvalidSpec', 'commit message templates with actions ({{ ... }}) are not supported by Flotilla yet; use a fixed messageTemplate');
       }
       if (spec.git?.push?.refspec || spec.git?.push?.options) throw new StallingError('InvalidSpec', 'spec.git.push.refspec and .options are not supported by Flotilla yet');
-      const checkoutRef = spec.git?.checkout?.ref ?? repo.spec.ref ?? {};
-      if ((checkoutRef as Record<string, unknown>)['tag'] || (checkoutRef as Record<string, unknown>)['semver'] || (checkoutRef as Record<string, unknown>)['commit'] || (checkoutRef as Record<string, unknown>)['name']) {
-        throw new StallingError('InvalidSpec', 'only a branch can be checked out for image updates');
-      }
-      const branch = checkoutRef.branch || 'master';
+      const { branch: checkoutBranch, ...otherRefs } = (spec.git?.checkout?.ref ?? repo.spec.ref ?? {}) as Record<string, unknown>;
+      if (Object.values(otherRefs).some(Boolean)) throw new StallingError('InvalidSpec', 'only a branch can be checked out for image updates');
+      const branch = typeof checkoutBranch === 'string' && checkoutBranch ? checkoutBranch : DEFAULT_BRANCH;
       const pushBranch = spec.git?.push?.branch || branch;
       if (spec.update && spec.update.strategy && spec.update.strategy !== 'Setters') throw new StallingError('InvalidSpec', `update strategy '${spec.update.strategy}' is not supported`);
 

@@ -9,6 +9,16 @@ export function webhookPath(token: string, name: string, namespace: string): str
   return `${WEBHOOK_PREFIX}${createHash('sha256').update(token + name + namespace).digest('hex')}`;
 }
 
+/** The Receiver's token: the `token` key of its `secretRef`; a missing Secret or key is a TokenNotFound error. */
+export async function receiverToken(deps: ReceiverDeps, receiver: ReceiverObject): Promise<string> {
+  const ns = receiver.metadata.namespace ?? 'default';
+  const name = receiver.spec.secretRef?.name;
+  if (!name) throw new StallingError(Reason.ValidationFailed, `spec.secretRef is required for type '${receiver.spec.type}'`);
+  const token = (await readSecret(deps.client, ns, name, Reason.TokenNotFound, 'spec.secretRef'))['token'];
+  if (!token) throw new TransientError(Reason.TokenNotFound, `secret '${ns}/${name}' has no 'token' key`);
+  return token;
+}
+
 /** Checks what Flotilla can serve, reads the token and publishes the webhook path. */
 export function pathStep(deps: ReceiverDeps): Step<ReceiverObject, ReceiverState> {
   return {
@@ -22,17 +32,12 @@ export function pathStep(deps: ReceiverDeps): Step<ReceiverObject, ReceiverState
       if (spec.resourceFilter || spec.resources.some((r) => r.filter)) {
         throw new StallingError(Reason.ValidationFailed, 'CEL resource filters (spec.resourceFilter, spec.resources[].filter) are not supported by Flotilla yet');
       }
-      if (!spec.secretRef) throw new StallingError(Reason.ValidationFailed, `spec.secretRef is required for type '${spec.type}'`);
-      let token: string | undefined;
+      let token: string;
       try {
-        token = (await readSecret(deps.client, ns, spec.secretRef.name, Reason.TokenNotFound, 'spec.secretRef'))['token'];
+        token = await receiverToken(deps, ctx.obj);
       } catch (e) {
         ctx.status['webhookPath'] = undefined;
         throw e;
-      }
-      if (!token) {
-        ctx.status['webhookPath'] = undefined;
-        throw new TransientError(Reason.TokenNotFound, `secret '${ns}/${spec.secretRef.name}' has no 'token' key`);
       }
       ctx.state.webhookPath = webhookPath(token, metadata.name, ns);
       if (ctx.status['webhookPath'] !== ctx.state.webhookPath) ctx.log.info({ path: ctx.state.webhookPath }, 'Receiver initialized');
